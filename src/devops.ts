@@ -1,0 +1,165 @@
+/**
+ * Azure DevOps REST through azure-devops-node-api: one WebApi per organization, the identity check
+ * (connectionData), throttling, and one place that turns ADO's answers into messages a user can act on.
+ */
+import type { WebApi } from 'azure-devops-node-api';
+import { DevOpsError, TaskError, printable } from './errors';
+import type { TokenClaims } from './jwt';
+import type { Log } from './log';
+import { isTokenHost, type HostPolicy, type Organization } from './organizations';
+
+const ANONYMOUS_ID = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
+const RETRY_BUDGET_MS = 60_000;
+
+export interface DevOpsIdentity {
+  readonly id: string;
+  readonly displayName: string;
+}
+
+/** What a failed request looked like, as typed-rest-client reports it. */
+interface RestError {
+  statusCode?: number;
+  message?: string;
+  result?: { message?: string; typeKey?: string } | null;
+  responseHeaders?: Record<string, string | string[] | undefined>;
+}
+
+function header(err: RestError, name: string): string | undefined {
+  const value = err.responseHeaders?.[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** Opens a client for one organization; refuses hosts a token must not go to. */
+export async function connectOrganization(org: Organization, token: string, policy: HostPolicy): Promise<WebApi> {
+  if (!isTokenHost(new URL(org.url), policy)) {
+    throw new TaskError(`Refusing to send the Azure DevOps token to ${org.url}: not an Azure DevOps host.`);
+  }
+  const { WebApi, getBearerHandler } = await import('azure-devops-node-api');
+  // One handler per organization, pinned to its host: node-api's default would send the token to any host.
+  return new WebApi(org.url, getBearerHandler(token, false), {
+    allowRedirects: false,
+    allowRetries: true,
+    maxRetries: 3,
+    socketTimeout: 30_000,
+  });
+}
+
+/** Describes the identity in a token for messages: display name if known, else object id. */
+export function identityLabel(claims: TokenClaims): string {
+  return `object id ${claims.oid ?? 'unknown'}, tenant ${claims.tid ?? 'unknown'}`;
+}
+
+/**
+ * Maps an Azure DevOps failure to one message naming the cause and the fix. `what` says what was being
+ * done ("list repositories of 'Web'"). Codes: research/devops-side.md §2.
+ */
+export function explainDevOpsError(err: unknown, org: Organization, what: string, claims: TokenClaims): TaskError {
+  if (err instanceof TaskError) return err;
+  const e = (err ?? {}) as RestError;
+  const status = e.statusCode;
+  const serverMessage = printable(e.result?.message ?? e.message ?? String(err), 500);
+  const who = identityLabel(claims);
+  if (/TF401444/.test(serverMessage)) {
+    return new DevOpsError(
+      `Organization '${org.name}' has not activated the identity (${who}) yet: TF401444.`,
+      `Add the identity to the organization (Organization settings > Users > Add users, search by its object id ${claims.oid ?? ''}) with Basic access.`,
+      status, { cause: err });
+  }
+  if (status === 401 || /TF400813/.test(serverMessage)) {
+    const resourceTenant = header(e, 'x-vss-resourcetenant');
+    if (resourceTenant && claims.tid && !resourceTenant.split(',').some((t) => t.trim().toLowerCase() === claims.tid!.toLowerCase())) {
+      return new DevOpsError(
+        `Organization '${org.name}' belongs to tenant ${resourceTenant}, but the identity (${who}) is from another tenant (TF400813).`,
+        'A managed identity can only be added to organizations connected to its own Microsoft Entra tenant; use an agent identity from that tenant.',
+        status, { cause: err });
+    }
+    return new DevOpsError(
+      `The identity (${who}) is not a member of organization '${org.name}' (TF400813: not authorized) while trying to ${what}.`,
+      `Add the identity to '${org.name}' under Organization settings > Users as a service principal with Basic access, then add it to the projects it needs.`,
+      status, { cause: err });
+  }
+  if (status === 203) return signInPage(org, who);
+  if (status === 403 || /TF401027/.test(serverMessage)) {
+    return new DevOpsError(
+      `The identity (${who}) lacks a permission in '${org.name}' to ${what}: ${serverMessage}`,
+      'Grant the identity the permission named above (for example Contribute on the repository) in the project or repository security settings.',
+      status, { cause: err });
+  }
+  if (status === 404 || /TF401019|TF200016/.test(serverMessage)) {
+    return new DevOpsError(
+      `Could not ${what} in '${org.name}': ${serverMessage || 'not found'}`,
+      'Check the name, and that the identity has Basic access (Stakeholder cannot read repositories) and is a member of the project.',
+      status, { cause: err });
+  }
+  if (status === 429) {
+    return new DevOpsError(`Azure DevOps throttled the identity while trying to ${what} (429): ${serverMessage}`,
+      'Wait and re-run; see Azure DevOps rate limits.', status, { cause: err });
+  }
+  return new DevOpsError(`Azure DevOps failed to ${what} in '${org.name}'${status ? ` (HTTP ${status})` : ''}: ${serverMessage}`, undefined, status, { cause: err });
+}
+
+function signInPage(org: Organization, who: string): DevOpsError {
+  return new DevOpsError(
+    `Organization '${org.name}' answered with a sign-in page (HTTP 203) instead of data: the token of the identity (${who}) was not accepted.`,
+    `Add the identity to '${org.name}' with Basic access; a sign-in page is never treated as success.`,
+    203);
+}
+
+function retryAfterMs(err: RestError): number | undefined {
+  const value = header(err, 'retry-after');
+  if (value === undefined) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+/**
+ * Runs an idempotent request, honouring 429/503 Retry-After (node-api never does: devops-side.md §3.6)
+ * and retrying 500/502/503/504 with backoff, all within a budget. Non-idempotent calls must not use this.
+ */
+export async function retrying<T>(what: string, log: Log, request: () => Promise<T>, budgetMs = RETRY_BUDGET_MS): Promise<T> {
+  const started = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await request();
+    } catch (err) {
+      const e = (err ?? {}) as RestError;
+      const status = e.statusCode ?? 0;
+      const transient = status === 429 || status === 500 || status === 502 || status === 503 || status === 504;
+      const wait = retryAfterMs(e) ?? (status === 429 ? undefined : Math.min(8_000, 500 * 2 ** (attempt - 1)));
+      if (!transient || wait === undefined || attempt >= 6 || Date.now() - started + wait > budgetMs) throw err;
+      log.info(`Azure DevOps answered ${status} to '${what}'; retrying in ${Math.ceil(wait / 1000)} s (attempt ${attempt + 1}).`);
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+}
+
+/**
+ * Asks the organization who the token is (`_apis/connectionData`). An anonymous answer or a sign-in
+ * page means the token was not accepted: that is a failure, never success.
+ */
+export async function whoAmI(api: WebApi, org: Organization, claims: TokenClaims, log: Log): Promise<DevOpsIdentity> {
+  const what = 'read connectionData';
+  let data: Awaited<ReturnType<WebApi['connect']>> | null;
+  try {
+    data = await retrying(what, log, () => api.connect());
+  } catch (err) {
+    throw explainDevOpsError(err, org, what, claims);
+  }
+  const user = data?.authenticatedUser;
+  if (!user?.id) throw signInPage(org, identityLabel(claims));
+  if (user.id.toLowerCase() === ANONYMOUS_ID) throw explainDevOpsError({ statusCode: 401, message: 'TF400813: anonymous' }, org, what, claims);
+  return { id: user.id, displayName: user.customDisplayName || user.providerDisplayName || user.id };
+}
+
+/** Verifies every organization knows the token's identity; returns what each calls it. Fails on the first that does not. */
+export async function verifyOrganizations(
+  orgs: readonly Organization[], token: string, claims: TokenClaims, policy: HostPolicy, log: Log,
+): Promise<DevOpsIdentity[]> {
+  return Promise.all(orgs.map(async (org) => {
+    const identity = await whoAmI(await connectOrganization(org, token, policy), org, claims, log);
+    log.info(`Organization '${org.name}' knows this identity as '${identity.displayName}' (${identity.id}).`);
+    return identity;
+  }));
+}

@@ -1,0 +1,114 @@
+/**
+ * Azure DevOps organizations: parsing what users write, and the rule that decides where a token may go.
+ * A token for Azure DevOps is valid in every organization of the tenant that knows the identity, so it is
+ * only ever sent to Azure DevOps hosts over https — or to loopback emulators a pipeline names explicitly.
+ */
+import { InputError } from './errors';
+
+export interface Organization {
+  /** Organization name as Azure DevOps spells it in URLs, e.g. 'contoso'. */
+  readonly name: string;
+  /** REST base URL with a trailing slash, e.g. 'https://dev.azure.com/contoso/'. */
+  readonly url: string;
+  /** URL prefixes under which git remotes of this organization live (both host forms on Azure). */
+  readonly gitPrefixes: readonly string[];
+  /** Set when the organization lives on a loopback emulator: its origin, e.g. 'http://127.0.0.1:8080'. */
+  readonly emulatorOrigin?: string;
+}
+
+/** Which hosts besides Azure DevOps may receive tokens: loopback host:port pairs, for emulators only. */
+export interface HostPolicy {
+  readonly loopbackHosts: readonly string[];
+}
+
+export const AZURE_DEVOPS_ONLY: HostPolicy = { loopbackHosts: [] };
+
+/** Organization names: letters, digits and hyphens, starting and ending with a letter or digit. */
+const ORG_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,48}[A-Za-z0-9])?$/;
+const ORG_FORMS =
+  "must be an organization name such as 'contoso' or its URL, https://dev.azure.com/contoso or https://contoso.visualstudio.com";
+
+/** True for hosts that may receive a token: Azure DevOps service hosts over https, or a listed loopback host. */
+export function isTokenHost(url: URL, policy: HostPolicy): boolean {
+  if (url.username || url.password) return false;
+  if (url.protocol === 'https:' && isAzureDevOpsHostname(url.hostname) && (url.port === '' || url.port === '443')) return true;
+  return (url.protocol === 'http:' || url.protocol === 'https:') && policy.loopbackHosts.includes(url.host.toLowerCase());
+}
+
+/** dev.azure.com, its service sub-hosts (vssps.dev.azure.com …) and *.visualstudio.com. */
+export function isAzureDevOpsHostname(hostname: string): boolean {
+  const host = hostname.toLowerCase();
+  return host === 'dev.azure.com' || host.endsWith('.dev.azure.com') || (host.endsWith('.visualstudio.com') && host.split('.').length === 3);
+}
+
+/** Parses a loopback allow-list (host:port, comma separated); anything not on loopback is refused. */
+export function parseLoopbackHosts(name: string, value: string | undefined): HostPolicy {
+  if (!value) return AZURE_DEVOPS_ONLY;
+  const hosts = value.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
+  for (const host of hosts) {
+    const match = /^(127(?:\.\d{1,3}){3}|localhost|\[::1\]):(\d{1,5})$/.exec(host);
+    if (!match || Number(match[2]) > 65535) {
+      throw new InputError(name, value, 'must list loopback emulator hosts as host:port, e.g. 127.0.0.1:8080 (only 127.0.0.0/8, localhost and [::1] are accepted)');
+    }
+  }
+  return { loopbackHosts: hosts };
+}
+
+/** An organization on Azure DevOps, or on a loopback emulator when its origin is given. */
+function organization(name: string, emulatorOrigin?: string): Organization {
+  if (emulatorOrigin) {
+    const url = `${emulatorOrigin}/${name}/`;
+    return { name, url, gitPrefixes: [url], emulatorOrigin };
+  }
+  const url = `https://dev.azure.com/${name}/`;
+  return { name, url, gitPrefixes: [url, `https://${name.toLowerCase()}.visualstudio.com/`] };
+}
+
+/**
+ * Parses an organization given as a name or URL. Accepted: 'contoso', 'https://dev.azure.com/contoso[/]',
+ * 'https://contoso.visualstudio.com[/]' (also with '/DefaultCollection'), and, when the policy lists its
+ * host, 'http://127.0.0.1:PORT/contoso/'. Userinfo, queries, fragments and extra path segments are refused.
+ * A bare name lives where the pipeline's own organization (`home`) lives.
+ */
+export function parseOrganization(input: string, value: string, policy: HostPolicy, home?: Organization): Organization {
+  const text = value.trim();
+  if (ORG_NAME.test(text)) return organization(text, home?.emulatorOrigin);
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new InputError(input, value, ORG_FORMS);
+  }
+  if (url.username || url.password || url.search || url.hash || /[\s\\]/.test(text)) throw new InputError(input, value, ORG_FORMS);
+  const segments = url.pathname.split('/').filter(Boolean).map(safeDecode);
+  const host = url.hostname.toLowerCase();
+  if (policy.loopbackHosts.includes(url.host.toLowerCase()) && (url.protocol === 'http:' || url.protocol === 'https:')) {
+    if (segments.length === 1 && ORG_NAME.test(segments[0]!)) {
+      return organization(segments[0]!, `${url.protocol}//${url.host}`);
+    }
+    throw new InputError(input, value, ORG_FORMS);
+  }
+  if (url.protocol !== 'https:' || (url.port !== '' && url.port !== '443')) throw new InputError(input, value, `${ORG_FORMS} (https only)`);
+  if (host === 'dev.azure.com' && segments.length === 1 && ORG_NAME.test(segments[0]!)) {
+    return organization(segments[0]!);
+  }
+  const legacy = /^([a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?)\.visualstudio\.com$/.exec(host);
+  if (legacy && (segments.length === 0 || (segments.length === 1 && segments[0]!.toLowerCase() === 'defaultcollection'))) {
+    return organization(legacy[1]!);
+  }
+  throw new InputError(input, value, ORG_FORMS);
+}
+
+/** The organization a pipeline runs in, from System.CollectionUri. */
+export function collectionOrganization(collectionUri: string | undefined, policy: HostPolicy): Organization | undefined {
+  if (!collectionUri) return undefined;
+  return parseOrganization('System.CollectionUri', collectionUri, policy);
+}
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * The agent adapter: the only module that imports azure-pipelines-task-lib. Task-lib moves INPUT_*,
+ * SECRET_* and VSTS_TASKVARIABLE_* out of process.env into its vault when first imported, and installs
+ * process-wide handlers, so nothing else may import it (the credential helper must not).
+ */
+import * as tl from 'azure-pipelines-task-lib/task';
+import { TaskError, printable } from './errors';
+import { neutralize, type Log } from './log';
+
+/** Keys of the task variables that carry state from a task's main step to its post-job step. */
+export const StateKey = {
+  GitSession: 'miado.gitSession',
+  PersistedCredentials: 'miado.persistedCredentials',
+} as const;
+export type StateKey = (typeof StateKey)[keyof typeof StateKey];
+
+export interface Pipeline extends Log {
+  /** Trimmed input value; '' becomes undefined. */
+  input(name: string): string | undefined;
+  /** A pipeline variable such as 'System.CollectionUri'; '' becomes undefined. */
+  variable(name: string): string | undefined;
+  /** Masks a value in every later log line. Call before anything can print it. */
+  setSecret(value: string): void;
+  setVariable(name: string, value: string, options?: { secret?: boolean; isOutput?: boolean }): void;
+  saveState(key: StateKey, value: string): void;
+  loadState(key: StateKey): string | undefined;
+  error(message: string): void;
+  /** Attaches a Markdown file to the run's summary page. */
+  uploadSummary(path: string): void;
+}
+
+const line = neutralize;
+
+export function agentPipeline(): Pipeline {
+  return {
+    input: (name) => tl.getInput(name, false) || undefined,
+    variable: (name) => tl.getVariable(name) || undefined,
+    setSecret: (value) => tl.setSecret(value),
+    setVariable: (name, value, options = {}) => tl.setVariable(name, value, options.secret ?? false, options.isOutput ?? false),
+    saveState: (key, value) => tl.setTaskVariable(key, value, false),
+    loadState: (key) => tl.getTaskVariable(key) || undefined,
+    info: (message) => console.log(line(message)),
+    warn: (message) => tl.warning(line(message)),
+    debug: (message) => tl.debug(line(message)),
+    error: (message) => tl.error(line(message)),
+    uploadSummary: (path) => tl.uploadSummary(path),
+  };
+}
+
+function report(p: Pipeline, err: unknown): string {
+  if (err instanceof TaskError) {
+    p.error(err.message);
+    if (err.hint) p.info(`Hint: ${err.hint}`);
+    for (let cause = err.cause; cause; cause = (cause as { cause?: unknown }).cause) {
+      p.debug(`Caused by: ${cause instanceof Error ? `${cause.name}: ${cause.message}` : printable(String(cause))}`);
+    }
+    return err.message;
+  }
+  const message = `Unexpected error: ${err instanceof Error ? err.message : printable(String(err))}`;
+  p.error(message);
+  if (err instanceof Error && err.stack) p.debug(err.stack);
+  return message;
+}
+
+/**
+ * Runs a task's main step: the only place that fails a task. The process is ended shortly after the
+ * result is written, because an identity or HTTP request abandoned at a deadline may hold the event loop.
+ */
+export async function runTask(body: (p: Pipeline) => Promise<void>): Promise<void> {
+  const p = agentPipeline();
+  try {
+    await body(p);
+    tl.setResult(tl.TaskResult.Succeeded, '');
+  } catch (err) {
+    tl.setResult(tl.TaskResult.Failed, report(p, err));
+  }
+  setTimeout(() => process.exit(0), 50).unref();
+}
+
+/** Runs a post-job step: every failure becomes a warning, so cleanup never fails a job. */
+export async function runCleanup(body: (p: Pipeline) => Promise<void>): Promise<void> {
+  const p = agentPipeline();
+  try {
+    await body(p);
+  } catch (err) {
+    p.warn(`Cleanup was incomplete: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  tl.setResult(tl.TaskResult.Succeeded, '');
+  setTimeout(() => process.exit(0), 50).unref();
+}

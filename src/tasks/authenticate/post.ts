@@ -1,0 +1,8 @@
+/** Post-job step of ManagedIdentityAuthenticate@1: removes the git session so nothing outlives the job. */
+import { closeGitSession } from '../../git-job';
+import { StateKey, runCleanup } from '../../pipeline';
+import { tmpdir } from 'node:os';
+
+void runCleanup(async (p) => {
+  closeGitSession(p, p.variable('Agent.TempDirectory') ?? tmpdir(), p.loadState(StateKey.GitSession));
+});

@@ -1,0 +1,40 @@
+import { tmpdir } from 'node:os';
+import type { IdentitySelector } from '../../identity';
+import { booleanInput, hostPolicy, identityInput, organizationsInput, variableNameInput, type InputSource } from '../../inputs';
+import type { HostPolicy, Organization } from '../../organizations';
+
+export const DEFAULT_VARIABLE_NAME = 'AzureDevOps.AccessToken';
+
+/** Everything ManagedIdentityAuthenticate@1 reads, parsed once. Field names match task.json inputs. */
+export interface AuthenticateSettings {
+  /** clientId / objectId / resourceId; none = the system-assigned (or only) identity. */
+  readonly identity: IdentitySelector;
+  /** variableName; default AzureDevOps.AccessToken. */
+  readonly variableName: string;
+  /** isOutput; default false. */
+  readonly isOutput: boolean;
+  /** organizations; default the pipeline's own organization. */
+  readonly organizations: readonly Organization[];
+  /** verify; default true. */
+  readonly verify: boolean;
+  /** configureGit; default true. */
+  readonly configureGit: boolean;
+  /** Hosts besides Azure DevOps that may receive the token (loopback emulators only). */
+  readonly policy: HostPolicy;
+  /** Agent.TempDirectory: where the git session file lives. */
+  readonly tempDirectory: string;
+}
+
+export function readAuthenticateSettings(source: InputSource): AuthenticateSettings {
+  const policy = hostPolicy(source);
+  return Object.freeze({
+    identity: identityInput(source),
+    variableName: variableNameInput(source, 'variableName', DEFAULT_VARIABLE_NAME),
+    isOutput: booleanInput(source, 'isOutput', false),
+    organizations: organizationsInput(source, 'organizations', policy),
+    verify: booleanInput(source, 'verify', true),
+    configureGit: booleanInput(source, 'configureGit', true),
+    policy,
+    tempDirectory: source.variable('Agent.TempDirectory') ?? tmpdir(),
+  });
+}

@@ -1,0 +1,16 @@
+/** Entry of the credential-helper.js bundle shipped in every task folder that configures git. */
+import { runCredentialHelper } from '../credential-helper';
+
+async function main(): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  process.exitCode = await runCredentialHelper(process.argv.slice(2), {
+    stdin: Buffer.concat(chunks).toString('utf8'),
+    write: (text) => process.stdout.write(text),
+    warn: (text) => process.stderr.write(`${text}\n`),
+  });
+  // An identity request abandoned at its deadline may hold the event loop open.
+  setTimeout(() => process.exit(), 50).unref();
+}
+
+void main();
