@@ -1,0 +1,104 @@
+// The public shapes of the agent-like runner. See runner.ts for the entry points.
+import type { StepResultName } from './results';
+import type { TaskRestrictions } from './task-definition';
+import type { VsoCommand } from './vso';
+import type { VariableInput } from './job-variables';
+
+/** A task step: a task folder (holding task.json) and its inputs, like `- task: X@1` in YAML. */
+export interface TaskStep {
+  /** Path to a task folder holding task.json. */
+  task: string;
+  inputs?: Record<string, string>;
+  /** Step reference name (YAML `name:`), the prefix of its output variables. */
+  name?: string;
+  displayName?: string;
+  /** YAML `env:`; values may use `$(Variable.Name)` macros, secrets included. */
+  env?: Record<string, string>;
+  /** Cancel the job this long after the main step starts, as the Cancel button does. */
+  cancelAfterMs?: number;
+  /** Extra restrictions, like YAML `target: { commands: restricted, settableVariables: [...] }`. */
+  restrictions?: TaskRestrictions;
+}
+
+/** A `- script:` step (the CmdLine task): a bash script. */
+export interface ScriptStep {
+  script: string;
+  name?: string;
+  displayName?: string;
+  /** YAML `env:`; values may use `$(Variable.Name)` macros — the way to hand a secret to a script. */
+  env?: Record<string, string>;
+  cancelAfterMs?: number;
+  restrictions?: TaskRestrictions;
+}
+
+/** One step of a job. */
+export type Step = TaskStep | ScriptStep;
+
+/** Options of runJob. */
+export interface JobOptions {
+  steps: Step[];
+  /** Pipeline variables known at job start; they override the runner's defaults. */
+  variables?: Record<string, VariableInput>;
+  /** Added to the agent process environment (minimal base: PATH, HOME, LANG, TMPDIR). */
+  env?: Record<string, string>;
+  /** Default: a new temp directory. */
+  agentRoot?: string;
+  /** The agent's node20_1 binary. Default: process.execPath. */
+  nodePath?: string;
+  /** Fail a step that runs longer than this (the task's timeoutInMinutes). */
+  stepTimeoutMs?: number;
+  /** Stream the masked log while the job runs (true: process.stdout). */
+  echo?: boolean | NodeJS.WritableStream;
+  /** Record each task process's peak RSS (Node steps only) via a --require preload. */
+  measureRss?: boolean;
+  /** Keep Agent.TempDirectory's contents after the job; the agent empties it at job end. */
+  keepTempDirectory?: boolean;
+}
+
+/** The phase a step ran in. */
+export type StepPhase = 'pre' | 'main' | 'post';
+
+/** The outcome of one step. */
+export interface StepResult {
+  displayName: string;
+  /** The step reference name used for output variables. */
+  refName: string;
+  phase: StepPhase;
+  result: StepResultName;
+  exitCode: number | null;
+  signal?: string;
+  /** Exact unmasked stdout+stderr as text, in arrival order — for leak scanning. */
+  raw: string;
+  /** Masked lines as the pipeline log shows them. */
+  log: string[];
+  commands: VsoCommand[];
+  errors: string[];
+  warnings: string[];
+  /** Absolute paths of files given to task.uploadsummary. */
+  summaries: string[];
+  argv: string[];
+  /** The environment the process got (unmasked). */
+  env: Record<string, string>;
+  durationMs: number;
+  peakRssKiB?: number;
+}
+
+/** A job variable after the job. */
+export interface JobVariable {
+  value: string;
+  secret: boolean;
+  isOutput: boolean;
+  readOnly: boolean;
+}
+
+/** The outcome of runJob. */
+export interface JobResult {
+  result: Exclude<StepResultName, 'Skipped'>;
+  steps: StepResult[];
+  variables: ReadonlyMap<string, JobVariable>;
+  /** Every value registered with the masker (job-start and runtime secrets, the system token). */
+  secrets: readonly string[];
+  /** The whole job's masked log. */
+  log: string;
+  dirs: { agentRoot: string; work: string; temp: string; tasks: string; workspace: string; sources: string; home: string };
+}
