@@ -13,6 +13,11 @@ export const TASKS: Record<string, Record<string, string>> = {
     post: 'src/tasks/authenticate/post.ts',
     'credential-helper': 'src/tasks/credential-helper.ts',
   },
+  ManagedIdentityRepositoryV1: {
+    main: 'src/tasks/repository/main.ts',
+    post: 'src/tasks/repository/post.ts',
+    'credential-helper': 'src/tasks/credential-helper.ts',
+  },
 };
 
 function taskLibCopies(metafile: Metafile): Set<string> {

@@ -1,5 +1,7 @@
 /** Every form of a token something could print, so the agent masks them all (it masks exact values only). */
 import { HELPER_USERNAME } from './credential-helper';
+import { describeSelector, getAzureDevOpsToken, type AzureDevOpsToken, type IdentitySelector } from './identity';
+import type { Log } from './log';
 
 export interface SecretSink {
   setSecret(value: string): void;
@@ -19,4 +21,14 @@ export function derivedForms(token: string): string[] {
 /** Registers the token and its derived forms as secrets: call it before anything can print them. */
 export function maskToken(sink: SecretSink, token: string): void {
   for (const form of derivedForms(token)) sink.setSecret(form);
+}
+
+/** Gets the token for a task step: masks every form of it at once, then says where it came from. */
+export async function acquireToken(p: SecretSink & Log, selector: IdentitySelector): Promise<AzureDevOpsToken> {
+  p.info(`Getting an Azure DevOps token for ${describeSelector(selector)}.`);
+  const token = await getAzureDevOpsToken(selector, p);
+  maskToken(p, token.token);
+  p.info(`Identity source: ${token.source.name} (${token.source.reason}).`);
+  if (token.source.ignored.length) p.warn(`Also set, but not what chose the identity source: ${token.source.ignored.join(', ')}.`);
+  return token;
 }

@@ -1,0 +1,144 @@
+/**
+ * Clone or update a repository like the built-in checkout step (research/devops-side.md §4.2, §6):
+ * init + fetch of exactly the wanted ref + detached checkout, with depth, filter, tags, sparse
+ * directories, submodules (also in other organizations), LFS and clean. A clone this command created and
+ * could not finish is removed, so a failure never leaves a half-made folder.
+ */
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { TaskError } from './errors';
+import type { Git, GitAuth } from './git';
+import type { Log } from './log';
+import { COMMIT_SHA } from './refs';
+
+export type Submodules = 'false' | 'true' | 'recursive';
+
+export interface CheckoutOptions {
+  /** Clone URL of the repository. */
+  readonly url: string;
+  /** Branch, tag, full ref or commit SHA; resolved against the remote. */
+  readonly ref: string;
+  readonly path: string;
+  readonly fetchDepth: number;
+  readonly fetchFilter?: string;
+  readonly fetchTags: boolean;
+  readonly submodules: Submodules;
+  readonly lfs: boolean;
+  readonly clean: boolean;
+  readonly sparseCheckoutDirectories: readonly string[];
+}
+
+export interface CheckoutResult {
+  readonly commit: string;
+  readonly path: string;
+  readonly reused: boolean;
+}
+
+interface Target {
+  /** What to fetch (a ref or a SHA) and where to store it locally. */
+  readonly refspec: string;
+  readonly checkout: string;
+}
+
+/** Finds what `ref` names on the remote: a branch first, then a tag, like the built-in checkout. */
+export async function resolveTarget(git: Git, cwd: string, auth: GitAuth, ref: string): Promise<Target> {
+  if (COMMIT_SHA.test(ref)) return { refspec: `+${ref}:refs/remotes/origin/commit-${ref}`, checkout: ref };
+  const candidates = ref.startsWith('refs/') ? [ref] : [`refs/heads/${ref}`, `refs/tags/${ref}`];
+  const { stdout } = await git(['ls-remote', '--', 'origin', ...candidates], { cwd, auth, capture: true });
+  const found = new Set(stdout.split('\n').map((l) => l.split('\t')[1]).filter(Boolean));
+  const name = candidates.find((c) => found.has(c));
+  if (!name) {
+    throw new TaskError(`The ref '${ref}' does not exist in the repository.`, 'Check the branch, tag or commit given in ref.');
+  }
+  const local = name.startsWith('refs/tags/') ? name : `refs/remotes/origin/${name.replace(/^refs\/(heads\/)?/, '')}`;
+  return { refspec: `+${name}:${local}`, checkout: local };
+}
+
+async function originOf(git: Git, path: string): Promise<string | undefined> {
+  if (!existsSync(join(path, '.git'))) return undefined;
+  const { exitCode, stdout } = await git(['remote', 'get-url', 'origin'], { cwd: path, capture: true, okExitCodes: [2, 128] });
+  return exitCode === 0 ? stdout.trim() : undefined;
+}
+
+/** Decides between re-using the folder, emptying it (clean) or refusing. Returns whether it is re-used. */
+async function prepareFolder(git: Git, o: CheckoutOptions, log: Log): Promise<boolean> {
+  const origin = await originOf(git, o.path);
+  if (origin !== undefined && origin.toLowerCase() === o.url.toLowerCase()) {
+    log.info(`Re-using the existing clone in ${o.path}.`);
+    if (o.clean) {
+      await git(['clean', '-ffdx'], { cwd: o.path });
+      await git(['reset', '--hard', 'HEAD'], { cwd: o.path, okExitCodes: [128] });
+      if (o.submodules !== 'false') await git(['submodule', 'foreach', '--recursive', 'git clean -ffdx && git reset --hard HEAD'], { cwd: o.path });
+    }
+    return true;
+  }
+  if (existsSync(o.path) && readdirSync(o.path).length > 0) {
+    if (!o.clean) {
+      throw new TaskError(`The folder '${o.path}' is not empty and is not a clone of ${o.url}.`, 'Choose another path, or set clean: true to replace its contents.');
+    }
+    log.info(`Replacing the contents of ${o.path} (clean: true).`);
+    rmSync(o.path, { recursive: true, force: true });
+  }
+  return false;
+}
+
+function fetchArgs(o: CheckoutOptions, refspec: string, shallow: boolean): string[] {
+  const args = ['fetch', '--force', '--prune', '--progress', '--no-recurse-submodules', o.fetchTags ? '--tags' : '--no-tags'];
+  if (o.fetchDepth > 0) args.push(`--depth=${o.fetchDepth}`);
+  else if (shallow) args.push('--unshallow');
+  if (o.fetchFilter) args.push(`--filter=${o.fetchFilter}`);
+  args.push('--', 'origin', refspec);
+  return args;
+}
+
+async function updateSubmodules(git: Git, o: CheckoutOptions, auth: GitAuth): Promise<void> {
+  if (o.submodules === 'false' || !existsSync(join(o.path, '.gitmodules'))) return;
+  const recursive = o.submodules === 'recursive' ? ['--recursive'] : [];
+  await git(['submodule', 'sync', ...recursive], { cwd: o.path });
+  const depth = o.fetchDepth > 0 ? [`--depth=${o.fetchDepth}`] : [];
+  await git(['-c', 'protocol.file.allow=never', 'submodule', 'update', '--init', '--force', ...depth, ...recursive], { cwd: o.path, auth });
+}
+
+async function fetchLfs(git: Git, o: CheckoutOptions, auth: GitAuth, commit: string): Promise<void> {
+  if (!o.lfs) return;
+  const { exitCode } = await git(['lfs', 'version'], { capture: true, okExitCodes: [1, 128, 127] });
+  if (exitCode !== 0) throw new TaskError('lfs is true but git-lfs is not installed on the agent.', 'Install Git LFS on the agent (git lfs install), or set lfs: false.');
+  await git(['lfs', 'fetch', 'origin', commit], { cwd: o.path, auth });
+  await git(['lfs', 'checkout'], { cwd: o.path, auth });
+}
+
+/** Clones or updates the repository at `o.path` and checks out `o.ref` (detached, like the built-in step). */
+export async function checkout(git: Git, o: CheckoutOptions, auth: GitAuth, log: Log): Promise<CheckoutResult> {
+  const created = !existsSync(o.path);
+  let fresh = false;
+  try {
+    const reused = await prepareFolder(git, o, log);
+    fresh = !reused;
+    if (fresh) {
+      await git(['init', '--quiet', o.path]);
+      await git(['remote', 'add', 'origin', o.url], { cwd: o.path });
+    }
+    await git(['config', '--local', 'gc.auto', '0'], { cwd: o.path });
+    await git(['config', '--local', 'http.version', 'HTTP/1.1'], { cwd: o.path });
+    if (o.sparseCheckoutDirectories.length) {
+      await git(['sparse-checkout', 'set', '--cone', '--', ...o.sparseCheckoutDirectories], { cwd: o.path });
+    } else if (reused) {
+      await git(['sparse-checkout', 'disable'], { cwd: o.path, okExitCodes: [1, 128] });
+    }
+    const target = await resolveTarget(git, o.path, auth, o.ref);
+    await git(fetchArgs(o, target.refspec, existsSync(join(o.path, '.git', 'shallow'))), { cwd: o.path, auth });
+    const lfsEnv = { GIT_LFS_SKIP_SMUDGE: '1' };
+    await git(['checkout', '--progress', '--force', target.checkout], { cwd: o.path, env: lfsEnv });
+    const commit = (await git(['rev-parse', 'HEAD'], { cwd: o.path, capture: true })).stdout.trim();
+    await updateSubmodules(git, o, auth);
+    await fetchLfs(git, o, auth, commit);
+    return { commit, path: o.path, reused };
+  } catch (err) {
+    if (fresh) {
+      if (created) rmSync(o.path, { recursive: true, force: true });
+      else for (const entry of readdirSync(o.path)) rmSync(join(o.path, entry), { recursive: true, force: true });
+      log.info(`Removed the incomplete clone in ${o.path}.`);
+    }
+    throw err;
+  }
+}

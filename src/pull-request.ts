@@ -1,0 +1,73 @@
+/**
+ * `pullRequest`: open a pull request, or update the active one for the same branches (Azure DevOps
+ * answers 409 TF401179 to a duplicate), so re-running a pipeline returns the same pull request.
+ * Creation is never retried blindly: after a failed create the active pull request is looked up again.
+ */
+import type { IGitApi } from 'azure-devops-node-api/GitApi';
+import { TaskError } from './errors';
+import { branchName } from './refs';
+import { call, type Connection, type RepositoryInfo } from './repos';
+
+/** GitPullRequestMergeStrategy as node-api sends it. */
+export const MERGE_STRATEGIES = { noFastForward: 1, squash: 2, rebase: 3, rebaseMerge: 4 } as const;
+export type MergeStrategy = keyof typeof MERGE_STRATEGIES;
+const ACTIVE = 1; // PullRequestStatus.Active
+
+export interface PullRequestOptions {
+  readonly sourceBranch: string;
+  readonly targetBranch?: string;
+  readonly title: string;
+  readonly description: string;
+  readonly isDraft: boolean;
+  readonly autoComplete?: { readonly mergeStrategy: MergeStrategy; readonly deleteSourceBranch: boolean; readonly identityId: string };
+}
+
+export interface PullRequestResult {
+  readonly id: number;
+  readonly url: string;
+  readonly created: boolean;
+}
+
+interface RawPullRequest { pullRequestId?: number }
+
+const fullRef = (branch: string): string => (branch.startsWith('refs/') ? branch : `refs/heads/${branch}`);
+
+async function findActive(c: Connection, git: IGitApi, repo: RepositoryInfo, source: string, target: string): Promise<RawPullRequest | undefined> {
+  const found = await call(c, 'search active pull requests', () =>
+    git.getPullRequests(repo.id, { sourceRefName: source, targetRefName: target, status: ACTIVE }, repo.projectName));
+  return (found ?? [])[0];
+}
+
+export async function openPullRequest(c: Connection, git: IGitApi, repo: RepositoryInfo, o: PullRequestOptions): Promise<PullRequestResult> {
+  const target = fullRef(o.targetBranch ?? repo.defaultBranch ?? '');
+  if (target === 'refs/heads/') throw new TaskError(`Repository '${repo.name}' is empty: it has no default branch to target.`, 'Give targetBranch.');
+  const source = fullRef(o.sourceBranch);
+  if (source === target) throw new TaskError(`sourceBranch and targetBranch are both '${branchName(source)}'.`, 'A pull request needs two different branches.');
+  let pr = await findActive(c, git, repo, source, target);
+  let created = false;
+  if (pr?.pullRequestId) {
+    c.log.info(`Pull request ${pr.pullRequestId} is already active for ${branchName(source)} -> ${branchName(target)}; updating its title and description.`);
+    await call(c, `update pull request ${pr.pullRequestId}`, () =>
+      git.updatePullRequest({ title: o.title, description: o.description }, repo.id, pr!.pullRequestId!, repo.projectName));
+  } else {
+    try {
+      pr = await call(c, `create a pull request ${branchName(source)} -> ${branchName(target)}`, () =>
+        git.createPullRequest({ sourceRefName: source, targetRefName: target, title: o.title, description: o.description, isDraft: o.isDraft },
+          repo.id, repo.projectName), false);
+      created = true;
+    } catch (err) {
+      // Another run may have created it meanwhile (409 TF401179): return that one instead.
+      pr = await findActive(c, git, repo, source, target);
+      if (!pr?.pullRequestId) throw err;
+    }
+  }
+  const id = pr!.pullRequestId!;
+  if (o.autoComplete) {
+    const { mergeStrategy, deleteSourceBranch, identityId } = o.autoComplete;
+    await call(c, `set auto-complete on pull request ${id}`, () => git.updatePullRequest({
+      autoCompleteSetBy: { id: identityId },
+      completionOptions: { mergeStrategy: MERGE_STRATEGIES[mergeStrategy], deleteSourceBranch },
+    }, repo.id, id, repo.projectName));
+  }
+  return { id, url: `${repo.webUrl}/pullrequest/${id}`, created };
+}

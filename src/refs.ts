@@ -1,0 +1,44 @@
+/** Git ref and filter inputs: validated before any git command sees them. */
+import { InputError } from './errors';
+
+export const COMMIT_SHA = /^[0-9a-f]{40}$/i;
+
+/**
+ * A branch, tag, full ref or commit SHA as git accepts it (git check-ref-format rules), and never
+ * something git could read as an option.
+ */
+export function isValidRef(ref: string): boolean {
+  if (COMMIT_SHA.test(ref)) return true;
+  return (
+    ref.length > 0 && ref.length <= 250 &&
+    !ref.startsWith('-') && !ref.startsWith('/') && !ref.endsWith('/') && !ref.endsWith('.') && !ref.endsWith('.lock') &&
+    !ref.includes('..') && !ref.includes('//') && !ref.includes('@{') && ref !== '@' &&
+    // eslint-disable-next-line no-control-regex
+    !/[\u0000-\u0020\u007f~^:?*[\\]/.test(ref) &&
+    ref.split('/').every((part) => part.length > 0 && !part.startsWith('.'))
+  );
+}
+
+export function refInput(input: string, value: string | undefined): string | undefined {
+  if (value !== undefined && !isValidRef(value)) {
+    throw new InputError(input, value, 'must be a branch (main), tag (v1.2), full ref (refs/heads/main) or 40-character commit SHA, and must not start with "-"');
+  }
+  return value;
+}
+
+/** Short branch name: 'refs/heads/x' -> 'x'. */
+export function branchName(ref: string): string {
+  return ref.replace(/^refs\/heads\//, '');
+}
+
+const FILTER = /^(blob:none|blob:limit=\d+[kmg]?|tree:\d+|object:type=(blob|tree|commit|tag))$/;
+
+/** A partial-clone filter (`blob:none`, `tree:0`, `blob:limit=1m`, combined with '+'). */
+export function filterInput(input: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const parts = value.split('+');
+  if (!parts.every((p) => FILTER.test(p))) {
+    throw new InputError(input, value, 'must be a git partial-clone filter such as blob:none, tree:0 or blob:limit=1m (combine with +)');
+  }
+  return parts.length > 1 ? `combine:${parts.join('+')}` : value;
+}

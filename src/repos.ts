@@ -1,0 +1,88 @@
+/**
+ * Repository REST operations over azure-devops-node-api's GitApi/CoreApi, returning our own small types.
+ * node-api resolves 404 to null (devops-side.md §3.5), so "not found" is decided here, with the TF code
+ * Azure DevOps would have given.
+ */
+import type { WebApi } from 'azure-devops-node-api';
+import type { IGitApi } from 'azure-devops-node-api/GitApi';
+import { DevOpsError } from './errors';
+import { explainDevOpsError, retrying } from './devops';
+import type { TokenClaims } from './jwt';
+import type { Log } from './log';
+import { describeRepository, type RepositoryRef } from './repository-ref';
+
+export interface RepositoryInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly projectId: string;
+  readonly projectName: string;
+  /** refs/heads/…; absent for an empty repository. */
+  readonly defaultBranch?: string;
+  readonly remoteUrl: string;
+  readonly webUrl: string;
+  readonly size: number;
+  readonly isDisabled: boolean;
+}
+
+/** A connected organization: the WebApi plus what error messages need. */
+export interface Connection {
+  readonly api: WebApi;
+  readonly ref: RepositoryRef;
+  readonly claims: TokenClaims;
+  readonly log: Log;
+}
+
+interface RawRepository {
+  id?: string; name?: string; defaultBranch?: string; remoteUrl?: string; webUrl?: string; size?: number; isDisabled?: boolean;
+  project?: { id?: string; name?: string };
+}
+
+export function toRepositoryInfo(raw: RawRepository): RepositoryInfo {
+  return {
+    id: raw.id ?? '',
+    name: raw.name ?? '',
+    projectId: raw.project?.id ?? '',
+    projectName: raw.project?.name ?? '',
+    defaultBranch: raw.defaultBranch || undefined,
+    remoteUrl: raw.remoteUrl ?? '',
+    webUrl: raw.webUrl ?? '',
+    size: raw.size ?? 0,
+    isDisabled: raw.isDisabled ?? false,
+  };
+}
+
+/** Runs one REST call, mapping any failure to a message that names the cause and the fix. */
+export async function call<T>(c: Connection, what: string, request: () => Promise<T>, idempotent = true): Promise<T> {
+  try {
+    return idempotent ? await retrying(what, c.log, request) : await request();
+  } catch (err) {
+    throw explainDevOpsError(err, c.ref.organization, what, c.claims);
+  }
+}
+
+export async function gitApi(c: Connection): Promise<IGitApi> {
+  return call(c, 'discover the Git REST API', () => c.api.getGitApi());
+}
+
+/** Looks a repository up by name; tells "project not found" (TF200016) from "repository not found" (TF401019). */
+export async function getRepository(c: Connection, git: IGitApi): Promise<RepositoryInfo> {
+  const { project, repository } = c.ref;
+  const raw = await call(c, `read repository '${describeRepository(c.ref)}'`, () => git.getRepository(repository, project));
+  if (raw) {
+    const info = toRepositoryInfo(raw);
+    if (info.isDisabled) throw new DevOpsError(`Repository '${describeRepository(c.ref)}' is disabled.`, 'Ask a project administrator to enable it.');
+    return info;
+  }
+  const core = await call(c, 'discover the Core REST API', () => c.api.getCoreApi());
+  const found = await call(c, `read project '${project}'`, () => core.getProject(project));
+  if (!found) {
+    throw new DevOpsError(
+      `TF200016: Project '${project}' does not exist in organization '${c.ref.organization.name}', or the identity cannot see it.`,
+      'Check the project name, and add the identity to the project (or give it Basic access: Stakeholder cannot read repositories).',
+      404);
+  }
+  throw new DevOpsError(
+    `TF401019: Repository '${repository}' does not exist in project '${project}' of '${c.ref.organization.name}', or the identity has no permission to read it.`,
+    'Check the repository name, and grant the identity Read on it (Basic access is required; Stakeholder cannot read repositories).',
+    404);
+}

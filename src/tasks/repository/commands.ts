@@ -1,0 +1,128 @@
+/** One function per `command` of ManagedIdentityRepository@1, each over the shared library. */
+import { writeFileSync } from 'node:fs';
+import { checkout } from '../../checkout';
+import { connectOrganization, whoAmI } from '../../devops';
+import { TaskError } from '../../errors';
+import { createGit, type GitAuth } from '../../git';
+import type { AzureDevOpsToken } from '../../identity';
+import { formatTable, listRepositories } from '../../list';
+import { persistCredentials } from '../../persisted-credentials';
+import { StateKey, type Pipeline } from '../../pipeline';
+import { openPullRequest } from '../../pull-request';
+import { push } from '../../push';
+import { readFile } from '../../read-file';
+import { call, getRepository, gitApi, type Connection } from '../../repos';
+import { cloneUrl, describeRepository, parseRepository, type RepositoryRef } from '../../repository-ref';
+import { derivedForms } from '../../secrets';
+import { createTag } from '../../tag';
+import type { CheckoutSettings, ListSettings, PullRequestSettings, PushSettings, ReadFileSettings, RepositorySettings, TagSettings } from './settings';
+
+export interface Run {
+  readonly p: Pipeline;
+  readonly settings: RepositorySettings;
+  readonly token: AzureDevOpsToken;
+}
+
+async function connect(run: Run, ref: RepositoryRef): Promise<Connection> {
+  const api = await connectOrganization(ref.organization, run.token.token, run.settings.policy);
+  return { api, ref, claims: run.token.claims, log: run.p };
+}
+
+/** Git may need the token for any Azure DevOps organization (submodules live anywhere in the tenant). */
+function gitAuth(run: Run): GitAuth {
+  const loopback = run.settings.policy.loopbackHosts.map((h) => `http://${h}/`);
+  return { token: run.token.token, prefixes: ['https://dev.azure.com/', 'https://*.visualstudio.com/', ...loopback] };
+}
+
+function git(run: Run): ReturnType<typeof createGit> {
+  const secrets = derivedForms(run.token.token);
+  return createGit((line) => run.p.info(line), () => secrets);
+}
+
+export async function runCheckout(run: Run, s: CheckoutSettings): Promise<void> {
+  const c = await connect(run, s.repository);
+  const repo = await getRepository(c, await gitApi(c));
+  const ref = s.ref ?? repo.defaultBranch;
+  if (!ref) throw new TaskError(`Repository '${describeRepository(s.repository)}' is empty: there is nothing to check out.`, 'Push a first commit, or give ref.');
+  const g = git(run);
+  const result = await checkout(g, { ...s, url: cloneUrl(s.repository), ref }, gitAuth(run), run.p);
+  if (s.persistCredentials) {
+    const entry = await persistCredentials(g, result.path, run.settings.tempDirectory, run.settings.identity, s.repository.organization.gitPrefixes, run.settings.policy);
+    const saved = JSON.parse(run.p.loadState(StateKey.PersistedCredentials) ?? '[]') as unknown[];
+    run.p.saveState(StateKey.PersistedCredentials, JSON.stringify([...saved, entry]));
+    run.p.info('Later git commands in this clone authenticate with the identity until the job ends.');
+  }
+  run.p.setVariable('commit', result.commit, { isOutput: true });
+  run.p.setVariable('path', result.path, { isOutput: true });
+  run.p.info(`Checked out ${describeRepository(s.repository)} at ${result.commit} into ${result.path}${result.reused ? ' (re-used clone)' : ''}.`);
+}
+
+export async function runList(run: Run, s: ListSettings): Promise<void> {
+  const ref: RepositoryRef = { organization: s.organization, project: s.project ?? '', repository: '' };
+  const c = await connect(run, ref);
+  const [git, core] = await Promise.all([gitApi(c), call(c, 'discover the Core REST API', () => c.api.getCoreApi())]);
+  const repos = await listRepositories(c, git, core, s.project);
+  run.p.info(formatTable(repos));
+  if (s.outputFile) {
+    writeFileSync(s.outputFile, `${JSON.stringify(repos, null, 2)}\n`);
+    run.p.info(`Wrote ${repos.length} repositories to ${s.outputFile}.`);
+  }
+  run.p.setVariable('count', String(repos.length), { isOutput: true });
+  run.p.info(`${repos.length} repositories in ${s.project ? `project '${s.project}' of ` : ''}'${s.organization.name}'.`);
+}
+
+export async function runReadFile(run: Run, s: ReadFileSettings): Promise<void> {
+  const c = await connect(run, s.repository);
+  const api = await gitApi(c);
+  const repo = await getRepository(c, api);
+  const size = await readFile(c, api, repo, s.filePath, s.ref, s.destination);
+  run.p.setVariable('path', s.destination, { isOutput: true });
+  run.p.info(`Wrote ${s.filePath} (${size} bytes) from ${describeRepository(s.repository)} to ${s.destination}.`);
+}
+
+async function originRepository(run: Run, s: PushSettings): Promise<RepositoryRef> {
+  if (s.repository) return s.repository;
+  const { stdout } = await git(run)(['remote', 'get-url', 'origin'], { cwd: s.sourceDirectory, capture: true, okExitCodes: [2, 128] });
+  const origin = stdout.trim();
+  if (!origin) throw new TaskError(`${s.sourceDirectory} has no 'origin' remote.`, 'Give repository.');
+  return parseRepository('repository (from the origin remote)', origin, run.settings.policy, undefined, undefined);
+}
+
+export async function runPush(run: Run, s: PushSettings): Promise<void> {
+  const target = await originRepository(run, s);
+  const c = await connect(run, target);
+  await getRepository(c, await gitApi(c));
+  const result = await push(git(run), { ...s, url: cloneUrl(target) }, gitAuth(run), run.p);
+  run.p.setVariable('commit', result.commit, { isOutput: true });
+}
+
+export async function runTag(run: Run, s: TagSettings): Promise<void> {
+  const c = await connect(run, s.repository);
+  const api = await gitApi(c);
+  const repo = await getRepository(c, api);
+  const ref = s.ref ?? repo.defaultBranch;
+  if (!ref) throw new TaskError(`Repository '${describeRepository(s.repository)}' is empty: there is nothing to tag.`, 'Push a first commit, or give ref.');
+  const result = await createTag(c, api, repo, s.tagName, ref, s.message);
+  run.p.setVariable('tagObjectId', result.objectId, { isOutput: true });
+  run.p.setVariable('commit', result.commit, { isOutput: true });
+  if (result.created) run.p.info(`Created ${s.message ? 'annotated ' : ''}tag '${s.tagName}' on ${result.commit} in ${describeRepository(s.repository)}.`);
+}
+
+export async function runPullRequest(run: Run, s: PullRequestSettings): Promise<void> {
+  const c = await connect(run, s.repository);
+  const api = await gitApi(c);
+  const repo = await getRepository(c, api);
+  const identityId = s.autoComplete ? (await whoAmI(c.api, s.repository.organization, run.token.claims, run.p)).id : '';
+  const target = s.targetBranch ?? repo.defaultBranch;
+  const result = await openPullRequest(c, api, repo, {
+    sourceBranch: s.sourceBranch,
+    targetBranch: target,
+    title: s.title ?? `Merge ${s.sourceBranch} into ${(target ?? '').replace(/^refs\/heads\//, '')}`,
+    description: s.description,
+    isDraft: s.isDraft,
+    autoComplete: s.autoComplete ? { mergeStrategy: s.mergeStrategy, deleteSourceBranch: s.deleteSourceBranch, identityId } : undefined,
+  });
+  run.p.setVariable('pullRequestId', String(result.id), { isOutput: true });
+  run.p.setVariable('pullRequestUrl', result.url, { isOutput: true });
+  run.p.info(`${result.created ? 'Created' : 'Updated'} pull request ${result.id}: ${result.url}`);
+}
