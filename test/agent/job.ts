@@ -27,7 +27,7 @@ export async function runJob(options: JobOptions): Promise<JobResult> {
   const results: StepResult[] = [];
   let status: AgentResult = 'Succeeded';
   try {
-    for (const [instance, phase] of plan(instances)) {
+    for (const [instance, phase] of plan(instances, Boolean(options.skipPostJobSteps))) {
       const mayRun = phase === 'post' || (!job.cancelled && (status === 'Succeeded' || status === 'SucceededWithIssues'));
       const result = mayRun ? await runPhase(job, instance, phase) : skip(job, instance, phase);
       if (result.result === 'Failed' || result.result === 'SucceededWithIssues') status = mergeResults(status, result.result);
@@ -90,8 +90,9 @@ async function createInstances(steps: readonly Step[], job: JobContext): Promise
   return instances;
 }
 
-function plan(instances: readonly StepInstance[]): Array<[StepInstance, Phase]> {
-  const has = (instance: StepInstance, phase: Phase): boolean => instance.definition?.sections[phase] !== undefined;
+function plan(instances: readonly StepInstance[], skipPost: boolean): Array<[StepInstance, Phase]> {
+  const has = (instance: StepInstance, phase: Phase): boolean =>
+    instance.definition?.sections[phase] !== undefined && !(phase === 'post' && skipPost);
   return [
     ...instances.filter((instance) => has(instance, 'pre')).map((instance): [StepInstance, Phase] => [instance, 'pre']),
     ...instances.map((instance): [StepInstance, Phase] => [instance, 'main']),

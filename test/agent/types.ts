@@ -53,6 +53,8 @@ export interface JobOptions {
   measureRss?: boolean;
   /** Keep Agent.TempDirectory's contents after the job; the agent empties it at job end. */
   keepTempDirectory?: boolean;
+  /** Do not run post-job steps (a real agent always runs them); for inspecting what main left. */
+  skipPostJobSteps?: boolean;
 }
 
 /** The phase a step ran in. */

@@ -1,0 +1,145 @@
+// Try packaged tasks on this machine the way a pipeline would run them:
+//   npx tsx test/agent/cli.ts run --vsix dist/x.vsix --task ManagedIdentityAuthenticate \
+//     --input verify=true --variable System.CollectionUri=https://dev.azure.com/contoso/ \
+//     --script 'git ls-remote https://dev.azure.com/contoso/p/_git/r'
+// Steps run in the order given; --input/--name/--display-name/--env-step apply to the step
+// before them. The masked log streams as in the pipeline UI; the exit code is 0 only when the
+// job succeeded.
+import { mkdtemp } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { installVsix, runJob, type JobOptions, type JobResult, type Step } from './runner';
+
+const USAGE = `Usage: npx tsx test/agent/cli.ts run [options]
+
+  --vsix <file>              install the tasks of this .vsix into the agent root
+  --task <name|folder>       add a task step (a task name from --vsix, or a task folder)
+  --input <name=value>       input of the preceding --task (repeatable)
+  --script <bash>            add a script step (like YAML "- script:")
+  --name <ref>               reference name of the preceding step (output variables)
+  --display-name <text>      display name of the preceding step
+  --env-step <NAME=value>    YAML env: of the preceding step; $(Var) macros allowed
+  --variable <Name=value>    pipeline variable, e.g. System.CollectionUri=https://dev.azure.com/org/
+  --secret <Name=value>      secret pipeline variable
+  --env <NAME=value>         add to the agent's environment (e.g. an emulator endpoint)
+  --debug                    System.Debug=true (shows ##[debug] lines)
+  --no-post                  do not run post-job steps (a real agent always runs them)
+  --post                     run post-job steps (the default)
+  --agent-root <dir>         reuse this agent root instead of a new temp directory
+  --keep                     keep Agent.TempDirectory's contents and print the agent root
+  --timeout <seconds>        fail a step that runs longer
+`;
+
+interface CliPlan {
+  vsix?: string;
+  steps: Array<Step & { taskRef?: string }>;
+  options: Omit<JobOptions, 'steps'>;
+  post: boolean;
+}
+
+function splitPair(text: string, flag: string): [string, string] {
+  const equals = text.indexOf('=');
+  if (equals <= 0) throw new UsageError(`${flag} expects NAME=value, got '${text}'.`);
+  return [text.substring(0, equals), text.substring(equals + 1)];
+}
+
+class UsageError extends Error {}
+
+const OPTIONS: NonNullable<ParseArgsConfig['options']> = {};
+for (const name of ['vsix', 'task', 'input', 'script', 'name', 'display-name', 'env-step', 'variable', 'secret', 'env', 'agent-root', 'timeout']) {
+  OPTIONS[name] = { type: 'string', multiple: true };
+}
+for (const name of ['debug', 'post', 'no-post', 'keep']) OPTIONS[name] = { type: 'boolean' };
+
+/** Turn argv into steps and options; flags that modify a step apply to the latest one. */
+export function parseCli(argv: readonly string[]): CliPlan {
+  const { tokens } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    tokens: true,
+    options: OPTIONS,
+  });
+  const plan: CliPlan = { steps: [], options: { variables: {}, env: {}, echo: true }, post: true };
+  for (const token of tokens) {
+    if (token.kind === 'positional' && token.value !== 'run') throw new UsageError(`Unknown command '${token.value}'.`);
+    if (token.kind === 'option') applyOption(plan, token.name, token.value ?? '');
+  }
+  if (plan.steps.length === 0) throw new UsageError('Add at least one --task or --script.');
+  return plan;
+}
+
+function applyOption(plan: CliPlan, name: string, value: string): void {
+  const last = plan.steps.at(-1);
+  const needStep = (): Step & { taskRef?: string } => {
+    if (last === undefined) throw new UsageError(`--${name} must follow a --task or --script.`);
+    return last;
+  };
+  const variables = plan.options.variables as NonNullable<JobOptions['variables']>;
+  switch (name) {
+    case 'vsix': plan.vsix = value; break;
+    case 'task': plan.steps.push({ task: '', taskRef: value, inputs: {} }); break;
+    case 'script': plan.steps.push({ script: value }); break;
+    case 'input': {
+      const step = needStep();
+      if (!('task' in step)) throw new UsageError('--input must follow a --task.');
+      const [key, inputValue] = splitPair(value, '--input');
+      step.inputs = { ...step.inputs, [key]: inputValue };
+      break;
+    }
+    case 'name': needStep().name = value; break;
+    case 'display-name': needStep().displayName = value; break;
+    case 'env-step': needStep().env = { ...needStep().env, ...Object.fromEntries([splitPair(value, '--env-step')]) }; break;
+    case 'variable': { const [key, v] = splitPair(value, '--variable'); variables[key] = v; break; }
+    case 'secret': { const [key, v] = splitPair(value, '--secret'); variables[key] = { value: v, secret: true }; break; }
+    case 'env': plan.options.env = { ...plan.options.env, ...Object.fromEntries([splitPair(value, '--env')]) }; break;
+    case 'debug': variables['System.Debug'] = 'true'; break;
+    case 'post': plan.post = true; break;
+    case 'no-post': plan.post = false; break;
+    case 'agent-root': plan.options.agentRoot = value; break;
+    case 'keep': plan.options.keepTempDirectory = true; break;
+    case 'timeout': plan.options.stepTimeoutMs = Number(value) * 1000; break;
+  }
+}
+
+// A task given by name comes from the installed .vsix; anything else is a task folder.
+async function resolveTasks(plan: CliPlan): Promise<void> {
+  plan.options.agentRoot ??= await mkdtemp(path.join(os.tmpdir(), 'agent-'));
+  const installed = plan.vsix === undefined ? new Map<string, string>() : await installVsix(plan.vsix, path.join(plan.options.agentRoot, '_work', '_tasks'));
+  for (const step of plan.steps) {
+    if (!('task' in step) || step.taskRef === undefined) continue;
+    const match = [...installed].find(([name]) => name.toLowerCase() === step.taskRef?.toLowerCase());
+    step.task = match?.[1] ?? path.resolve(step.taskRef);
+    delete step.taskRef;
+  }
+}
+
+function printSummary(result: JobResult, post: boolean, keep: boolean): void {
+  process.stdout.write('\n');
+  for (const step of result.steps) process.stdout.write(`  ${step.result.padEnd(20)} ${step.displayName} (${step.durationMs} ms)\n`);
+  if (!post) process.stdout.write('  (post-job steps were not run: --no-post)\n');
+  process.stdout.write(`Job result: ${result.result}\n`);
+  if (keep) process.stdout.write(`Agent root: ${result.dirs.agentRoot}\n`);
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  if (argv.length === 0 || argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(USAGE);
+    return argv.length === 0 ? 2 : 0;
+  }
+  const plan = parseCli(argv);
+  await resolveTasks(plan);
+  const result = await runJob({ ...plan.options, steps: plan.steps, skipPostJobSteps: !plan.post });
+  printSummary(result, plan.post, Boolean(plan.options.keepTempDirectory));
+  return result.result === 'Succeeded' || result.result === 'SucceededWithIssues' ? 0 : 1;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => (process.exitCode = code),
+    (error: Error) => {
+      process.stderr.write(`${error instanceof UsageError ? `${error.message}\n\n${USAGE}` : (error.stack ?? error.message)}\n`);
+      process.exitCode = 2;
+    },
+  );
+}
