@@ -1,0 +1,52 @@
+/**
+ * Runs every emulator until Ctrl-C and prints how to reach them:
+ *   npx tsx test/emulators/serve.ts
+ */
+import { SOURCE_PATHS, startEmulators, type IdentitySource } from './index';
+
+async function main(): Promise<void> {
+  const emu = await startEmulators();
+  const entra = await emu.entra();
+  const lines: string[] = [
+    'Managed Identity for Azure DevOps: loopback emulators',
+    '',
+    `Azure DevOps   ${emu.devops.url}`,
+    ...emu.world.organizations.flatMap((org) => [
+      `  ${emu.devops.orgUrl(org.name)}   (tenant ${org.tenantId})`,
+      ...org.projects.flatMap((p) => p.repos.map((r) => `    git clone ${emu.devops.cloneUrl(org.name, p.name, r.name)}`)),
+    ]),
+    `Identity       ${emu.identity.url}`,
+    ...(Object.keys(SOURCE_PATHS) as IdentitySource[]).map((s) => `  ${s.padEnd(16)} ${SOURCE_PATHS[s]}`),
+    `Entra (HTTPS)  ${entra.url}   CA: ${entra.caFile}`,
+    '',
+    'Identities assigned to this "agent":',
+    ...emu.world.identities
+      .filter((i) => emu.world.assigned.includes(i.key))
+      .map((i) => `  ${i.key.padEnd(14)} ${i.kind.padEnd(6)} client ${i.clientId}  object ${i.objectId}`),
+    '',
+    'Environment for a process that should use IMDS:',
+    ...Object.entries(emu.env()).map(([k, v]) => `  export ${k}=${v}`),
+    '',
+    'Try:',
+    `  curl -s -H 'Metadata: true' '${emu.identity.url}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=499b84ac-1321-427f-aa17-267ca6975798'`,
+    '',
+    `Files under ${emu.root} (removed on exit). Ctrl-C to stop.`,
+  ];
+  console.log(lines.join('\n'));
+  const stop = (): void => {
+    emu.stop().then(
+      () => process.exit(0),
+      (err: Error) => {
+        console.error(err.message);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+main().catch((err: Error) => {
+  console.error(err.stack ?? err.message);
+  process.exit(1);
+});
