@@ -71,11 +71,12 @@ export async function startEmulators(opts: EmulatorOptions = {}): Promise<Emulat
 }
 
 export * from './world';
-export { throttlingFault, type DevOpsEmulator, type DevOpsRequest, type DevOpsOptions } from './devops';
-export type { EntraEmulator } from './entra';
+export { startDevOps, throttlingFault, type DevOpsEmulator, type DevOpsRequest, type DevOpsOptions } from './devops';
+export { startEntra, type EntraEmulator } from './entra';
 export { scrubbedEnv, LOOPBACK_NO_PROXY } from './env';
 export type { Fault } from './faults';
-export { runGit, isolatedGitEnv, type GitResult } from './git-repos';
+export { createRepositories, isolatedGitEnv, runGit, seedBytes, type GitResult } from './git-repos';
 export type { RecordedRequest } from './http-util';
-export { SOURCE_PATHS, type IdentityEmulator, type IdentitySource, type IdentityConfig } from './identity';
+export { SOURCE_PATHS, startIdentity, type IdentityEmulator, type IdentitySource, type IdentityConfig } from './identity';
+export { createTestPki, type TestPki } from './pki';
 export { decodeClaims, TokenIssuer, type AccessTokenClaims, type VerifyResult } from './tokens';

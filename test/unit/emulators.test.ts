@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as https from 'node:https';
 import * as path from 'node:path';
 import * as azdev from 'azure-devops-node-api';
 import {
@@ -13,6 +14,7 @@ import {
   runGit,
   scrubbedEnv,
   SEED,
+  seedBytes,
   startEmulators,
   throttlingFault,
   UAMI_BUILD,
@@ -21,7 +23,6 @@ import {
   type Emulators,
   type GitResult,
 } from '../emulators';
-import { seedBytes } from '../emulators/git-repos';
 
 const REPO_ROOT = path.resolve(__dirname, '../..');
 const SCOPE = `${AZURE_DEVOPS_RESOURCE}/.default`;
@@ -67,6 +68,20 @@ function claimsOf(emu: Emulators, result: ChildToken): Record<string, unknown> {
   const verified = emu.tokens.verify(result.token ?? '');
   assert.ok(verified.ok, `token does not verify: ${verified.ok ? '' : verified.reason}`);
   return verified.claims;
+}
+
+/** GET/POST over https trusting only the emulator CA (fetch cannot take a CA without undici). */
+function httpsJson(url: string, ca: string, form?: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const payload = form ? new URLSearchParams(form).toString() : undefined;
+    const req = https.request(url, { method: form ? 'POST' : 'GET', ca, headers: payload ? { 'Content-Type': 'application/x-www-form-urlencoded' } : {} }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> }));
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
 }
 
 describe('loopback emulators', function () {
@@ -180,6 +195,21 @@ describe('loopback emulators', function () {
       assert.equal(result.ok, false);
       assert.match(result.message ?? '', /AADSTS70021: No matching federated identity record/);
     });
+
+    it('Entra serves OpenID metadata on its own origin and refuses unknown clients with AADSTS700016', async () => {
+      const entra = await emu.entra();
+      const tenant = emu.world.identities[0].tenantId;
+      const meta = await httpsJson(`${entra.url}/${tenant}/v2.0/.well-known/openid-configuration`, entra.caPem);
+      assert.equal(meta.body.issuer, `${entra.url}/${tenant}/v2.0`);
+      assert.equal(meta.body.token_endpoint, `${entra.url}/${tenant}/oauth2/v2.0/token`);
+      const unknown = await httpsJson(`${entra.url}/${tenant}/oauth2/v2.0/token`, entra.caPem, {
+        grant_type: 'client_credentials',
+        client_id: '00000000-0000-0000-0000-00000000beef',
+        scope: SCOPE,
+      });
+      assert.equal(unknown.status, 400);
+      assert.deepEqual(unknown.body.error_codes, [700016]);
+    });
   });
 
   describe('identity endpoint wire details', () => {
@@ -196,6 +226,15 @@ describe('loopback emulators', function () {
       const unknown = await fetch(imdsUrl('&client_id=00000000-0000-0000-0000-000000000001'), { headers: { Metadata: 'true' } });
       assert.equal(unknown.status, 400);
       assert.deepEqual(await unknown.json(), { error: 'invalid_request', error_description: 'Identity not found' });
+      const assigned = emu.world.assigned;
+      emu.world.assigned = assigned.filter((key) => key !== AGENT_VM.key);
+      try {
+        const ambiguous = await fetch(imdsUrl(''), { headers: { Metadata: 'true' } });
+        assert.equal(ambiguous.status, 400);
+        assert.match(((await ambiguous.json()) as { error_description: string }).error_description, /^Multiple user assigned identities exist/);
+      } finally {
+        emu.world.assigned = assigned;
+      }
       const ok = (await (await fetch(imdsUrl(''), { headers: { Metadata: 'true' } })).json()) as Record<string, unknown>;
       assert.equal(typeof ok.expires_on, 'string');
       assert.equal(ok.refresh_token, '');
@@ -296,6 +335,19 @@ describe('loopback emulators', function () {
       assert.equal(raw.status, 401);
       assert.equal(raw.headers.get('x-vss-resourcetenant'), emu.world.organizations[2].tenantId);
       assert.match(raw.headers.get('www-authenticate') ?? '', /^Bearer authorization_uri=https:\/\/login\.microsoftonline\.com\/.+, Basic realm=".+", TFS-Federated$/);
+    });
+
+    it('tells an anonymous caller the tenant; discovery can be left open for non-members', async () => {
+      const head = await fetch(emu.devops.orgUrl(FABRIKAM.name), { method: 'HEAD' });
+      assert.equal(head.status, 401);
+      assert.equal(head.headers.get('x-vss-resourcetenant'), emu.world.organizations[1].tenantId);
+      emu.devops.options.discoveryAuth = 'open';
+      try {
+        const core = await webApi(FABRIKAM.name, UAMI_OUTSIDER.key).getCoreApi();
+        await assert.rejects(core.getProjects(), status(401, /TF400813/));
+      } finally {
+        emu.devops.options.discoveryAuth = 'enforce';
+      }
     });
 
     it('an expired token gets 401 when redirects are suppressed and the 203 sign-in page otherwise', async () => {
