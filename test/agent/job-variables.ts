@@ -56,7 +56,7 @@ function defaultVariables(dirs: AgentDirs, given: (name: string) => string | und
     'Agent.ToolsDirectory': dirs.tools,
     'Agent.BuildDirectory': dirs.workspace,
     'Agent.JobName': 'Job',
-    'Agent.JobStatus': 'Succeeded',
+    'agent.jobstatus': 'Succeeded',
     'Agent.IsSelfHosted': '1',
     // Read-only variables are enforced (set throws) only when the service sends this as true.
     'agent.readOnlyVariables': 'true',

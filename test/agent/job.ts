@@ -32,7 +32,7 @@ export async function runJob(options: JobOptions): Promise<JobResult> {
       const result = mayRun ? await runPhase(job, instance, phase) : skip(job, instance, phase);
       if (result.result === 'Failed' || result.result === 'SucceededWithIssues') status = mergeResults(status, result.result);
       if (job.cancelled) status = 'Canceled'; // the Cancel wins over anything that happened before
-      job.variables.set('Agent.JobStatus', status);
+      job.variables.set('agent.jobstatus', status);
       results.push(result);
     }
   } finally {

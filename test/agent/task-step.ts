@@ -57,12 +57,17 @@ export async function prepareTaskLaunch(job: JobContext, instance: StepInstance,
     ...(rssFile === undefined ? {} : { rssFile }),
     outputVariables: new Set(definition.outputVariables.map((name) => name.toLowerCase())),
     restrictions: [definition.restrictions, step.restrictions].filter((r) => r !== undefined),
-    finish: (outcome, ctx) => {
-      if (outcome.exitCode === 0) return;
-      const code = outcome.exitCode ?? 128 + (os.constants.signals[outcome.signal ?? 'SIGKILL'] ?? 9);
-      ctx.log.error(`Exit code ${code} returned from process: file name '${job.nodePath}', arguments '"${target}"'.`);
-      ctx.result = 'Failed';
-    },
+    finish: failOnExitCode(job.nodePath, target),
+  };
+}
+
+// NodeHandler requires exit code 0; ProcessInvoker reports others (a signal as 128 + its number).
+function failOnExitCode(nodePath: string, target: string): Launch['finish'] {
+  return (outcome, ctx) => {
+    if (outcome.exitCode === 0) return;
+    const code = outcome.exitCode ?? 128 + (os.constants.signals[outcome.signal ?? 'SIGKILL'] ?? 9);
+    ctx.log.error(`Exit code ${code} returned from process: file name '${nodePath}', arguments '"${target}"'.`);
+    ctx.result = 'Failed';
   };
 }
 

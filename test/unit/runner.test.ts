@@ -319,7 +319,7 @@ describe('agent-like runner', function () {
       post: printing('cleaned up'),
     });
     const started = Date.now();
-    const result = await runJob({ steps: [{ task: slow, cancelAfterMs: 300 }, { script: 'echo never' }] });
+    const result = await runJob({ steps: [{ task: slow, cancelAfterMs: 800 }, { script: 'echo never' }] });
     const main = step(result, 'Slow');
     assert.equal(main.result, 'Cancelled');
     assert.equal(main.signal, 'SIGINT');
@@ -328,6 +328,41 @@ describe('agent-like runner', function () {
     assert.ok(step(result, 'Post-job: Slow').log.includes('cleaned up'));
     assert.equal(result.result, 'Cancelled');
     assert.ok(Date.now() - started < 5000);
+  });
+
+  it('times out a step that ignores SIGINT and SIGTERM by killing it', async () => {
+    const stubborn = await makeTask({
+      name: 'Stubborn',
+      main: 'for (const s of ["SIGINT", "SIGTERM"]) process.on(s, () => console.log("ignored " + s)); console.log("up"); setInterval(() => undefined, 1000);',
+    });
+    const result = await runJob({
+      steps: [{ task: stubborn }],
+      stepTimeoutMs: 800,
+      variables: { PROCESS_SIGINT_TIMEOUT: '150', PROCESS_SIGTERM_TIMEOUT: '150' },
+    });
+    const main = step(result, 'Stubborn');
+    assert.equal(main.result, 'Failed');
+    assert.equal(main.signal, 'SIGKILL');
+    assert.deepEqual(main.log.filter((line) => line.startsWith('ignored')), ['ignored SIGINT', 'ignored SIGTERM']);
+    assert.deepEqual(main.errors, ['The task has timed out.']);
+  });
+
+  it('refuses a multi-line secret and a read-only overwrite, failing the step as the agent does', async () => {
+    const task = await makeTask({
+      name: 'Refused',
+      main: printing(
+        '##vso[task.setvariable variable=multi;issecret=true]line1%0Aline2',
+        '##vso[task.setvariable variable=locked;isreadonly=true]first',
+        '##vso[task.setvariable variable=locked]second',
+      ),
+    });
+    const result = await runJob({ steps: [{ task }] });
+    const main = step(result, 'Refused');
+    assert.equal(main.result, 'Failed');
+    assert.equal(result.variables.has('multi'), false);
+    assert.equal(result.variables.get('locked')?.value, 'first');
+    assert.ok(main.errors.includes('Secrets cannot contain multiple lines'));
+    assert.ok(main.errors.some((error) => error.startsWith("Overwriting readonly variable 'locked' is not permitted.")));
   });
 
   it('fails a step whose task has no Node20_1/Node24 handler, with a clear message', async () => {
