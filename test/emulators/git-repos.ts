@@ -137,6 +137,42 @@ function targetRepository(world: World, spec: { org: string; project: string; re
   return repo;
 }
 
+/** Message Azure Repos prints for a direct push to a branch that requires pull requests (Git.Server Resources `PolicyPullRequestRequired`). */
+export const TF402455 = 'TF402455: Pushes to this branch are not permitted; you must use a pull request to update this branch.';
+
+/**
+ * Makes the bare repository's `pre-receive` hook match `repo.policies`: branches that require a pull
+ * request are listed in `hooks/emulator-protected-branches` (read with `grep -Fx`, so any ref name is
+ * safe) and a push touching one is refused with TF402455, which git prints as `remote: TF402455: …`
+ * and `! [remote rejected] main -> main (pre-receive hook declined)`. Real Azure Repos rejects only
+ * the protected ref and names TF402455 in the parentheses; a hook can only refuse the whole push.
+ * Called on creation and before every push, so policy changes in the world apply immediately.
+ */
+export async function syncPolicyHook(repo: Repository): Promise<void> {
+  const hooks = path.join(repo.bareDir, 'hooks');
+  const hook = path.join(hooks, 'pre-receive');
+  const list = path.join(hooks, 'emulator-protected-branches');
+  const branches = (repo.policies ?? []).filter((p) => p.kind === 'requirePullRequest').map((p) => p.branch);
+  if (branches.length === 0) {
+    await Promise.all([fs.promises.rm(hook, { force: true }), fs.promises.rm(list, { force: true })]);
+    return;
+  }
+  await fs.promises.mkdir(hooks, { recursive: true });
+  await fs.promises.writeFile(list, branches.map((b) => `${b}\n`).join(''));
+  const script = [
+    '#!/bin/sh',
+    '# Installed by the Azure DevOps emulator: branch policy "require a pull request".',
+    'status=0',
+    'while read -r old new ref; do',
+    `  if grep -Fxq -- "$ref" "$(dirname "$0")/emulator-protected-branches"; then echo '${TF402455}' >&2; status=1; fi`,
+    'done',
+    'exit $status',
+    '',
+  ].join('\n');
+  await fs.promises.writeFile(hook, script, { mode: 0o755 });
+  await fs.promises.chmod(hook, 0o755);
+}
+
 /**
  * Creates every repository of the world that is not on disk yet. Repositories with submodules
  * are created after the others, so the gitlinks can name real commits (one level deep only).
@@ -144,7 +180,7 @@ function targetRepository(world: World, spec: { org: string; project: string; re
 export async function createRepositories(world: World, devopsUrl: string): Promise<void> {
   const pending = world.organizations
     .flatMap((o) => o.projects.flatMap((p) => p.repos))
-    .filter((r) => !fs.existsSync(r.bareDir));
+    .filter((r) => !r.restOnly && !fs.existsSync(r.bareDir));
   const tips = new Map<string, string>();
   const create = async (repo: Repository): Promise<void> => {
     const gitlinks: Gitlink[] = [];
@@ -154,6 +190,7 @@ export async function createRepositories(world: World, devopsUrl: string): Promi
       gitlinks.push({ path: spec.path, url: cloneUrlFor(devopsUrl, spec.org, spec.project, spec.repo), commit });
     }
     tips.set(repo.id, await createRepository(repo, gitlinks));
+    await syncPolicyHook(repo);
   };
   await Promise.all(pending.filter((r) => !r.submodules?.length).map(create));
   await Promise.all(pending.filter((r) => r.submodules?.length).map(create));

@@ -34,15 +34,60 @@ export interface SubmoduleSpec {
   readonly repo: string;
 }
 
+/** A branch policy; `requirePullRequest` is what makes Azure Repos answer TF402455 to direct pushes. */
+export interface BranchPolicy {
+  /** Full ref name, e.g. `refs/heads/main`. */
+  branch: string;
+  kind: 'requirePullRequest';
+}
+
+export type PullRequestStatusName = 'active' | 'abandoned' | 'completed';
+
+/** A pull request as the emulator keeps it (rendered to ADO's GitPullRequest by devops-json.ts). */
+export interface PullRequestRecord {
+  readonly pullRequestId: number;
+  readonly codeReviewId: number;
+  status: PullRequestStatusName;
+  /** Key of the identity that created it. */
+  readonly createdBy: string;
+  readonly creationDate: string;
+  closedDate?: string;
+  title: string;
+  description: string;
+  readonly sourceRefName: string;
+  readonly targetRefName: string;
+  isDraft: boolean;
+  /** 'queued' when created; the emulator's "merge job" turns it into 'succeeded' on the next read. */
+  mergeStatus: 'queued' | 'succeeded';
+  readonly mergeId: string;
+  lastMergeSourceCommit: string;
+  lastMergeTargetCommit: string;
+  supportsIterations: boolean;
+  /** Key of the identity that set auto-complete (undefined: not set). */
+  autoCompleteSetBy?: string;
+  /** As sent, with `mergeStrategy` normalized to ADO's name ('squash'…). */
+  completionOptions?: Record<string, unknown>;
+}
+
 export interface Repository {
   readonly id: string;
   name: string;
   /** Full ref name, as the REST API returns it. */
   defaultBranch: string;
-  /** Bare repository on disk, served through `git http-backend`. */
+  /** Bare repository on disk, served through `git http-backend` (unused when `restOnly`). */
   readonly bareDir: string;
   /** Gitlinks committed on the default branch, pointing at the emulator's own clone URLs. */
   readonly submodules?: readonly SubmoduleSpec[];
+  /** Branch policies: a real pre-receive hook for git, `rejectedByPolicy` for the refs API. */
+  policies?: BranchPolicy[];
+  /** Reported as `isDisabled` by the REST API. */
+  isDisabled?: boolean;
+  /** A REST-only record (list benchmarks): never put on disk, cannot be cloned or read. */
+  readonly restOnly?: boolean;
+  /** `size` in REST answers; default the packed size on disk. */
+  size?: number;
+  /** Pull requests of this repository (see `pullRequests()` in world-helpers.ts). */
+  pullRequests?: PullRequestRecord[];
 }
 
 export interface Project {
