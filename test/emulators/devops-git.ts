@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as path from 'node:path';
 import { challengeHeaders, type Access } from './devops-auth';
-import { isolatedGitEnv } from './git-repos';
+import { isolatedGitEnv, syncPolicyHook } from './git-repos';
 import { sendText } from './http-util';
 import { findProject, findRepository, type Organization, type Repository } from './world';
 
@@ -51,7 +51,7 @@ export async function serveGit(
     return sendText(res, 401, message, TEXT, challengeHeaders(org));
   }
   const repo = locate(org, target);
-  if (!repo || access.membership.access !== 'basic') {
+  if (!repo || repo.restOnly || access.membership.access !== 'basic') {
     const message = `TF401019: The Git repository with name or identifier ${target.repo} does not exist or you do not have permissions for the operation you are attempting.`;
     return sendText(res, 404, message, TEXT);
   }
@@ -60,6 +60,8 @@ export async function serveGit(
     const message = `TF401027: You need the Git 'GenericContribute' permission to perform this action. Details: identity '${access.identity.displayName}', scope 'repository'.`;
     return sendText(res, 403, message, TEXT);
   }
+  // Branch policies live in the world; the pre-receive hook follows them before every push.
+  if (push) await syncPolicyHook(repo);
   await runBackend(req, res, repo, target.tail, query, access.identity.displayName);
 }
 

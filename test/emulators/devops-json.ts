@@ -127,7 +127,68 @@ export function repositoryJson(baseUrl: string, org: Organization, project: Proj
     remoteUrl,
     sshUrl: `git@ssh.dev.azure.com:v3/${org.name}/${encodeURIComponent(project.name)}/${encodeURIComponent(repo.name)}`,
     webUrl: `${baseUrl}${gitUrlPath(org.name, project.name, repo.name)}`,
-    isDisabled: false,
+    isDisabled: repo.isDisabled ?? false,
     isInMaintenance: false,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Git REST errors and shapes. Texts, type names and statuses come from the decompiled Azure DevOps
+// Server 2022 sources (github.com/mjwrona/decompiled: Microsoft.TeamFoundation.Git.Server and
+// .SourceControl.WebServer Resources.resx, the exceptions, and GitApiController.s_httpExceptions,
+// which maps each exception type to its HTTP status). Hosted Azure DevOps runs the same code base.
+
+const GIT_SERVER = 'Microsoft.TeamFoundation.Git.Server';
+const WEB_SERVER = 'Microsoft.TeamFoundation.SourceControl.WebServer';
+
+/** An exception of Microsoft.TeamFoundation.Git.Server (typeKey = class name). */
+export const gitError = (status: number, typeKey: string, message: string): DevOpsError =>
+  new DevOpsError(status, typeKey, message, `${GIT_SERVER}.${typeKey}, ${GIT_SERVER}`);
+
+/**
+ * .NET ArgumentException messages carry the parameter name on a second line (.NET Framework format,
+ * which the 2022 server uses; whether hosted ADO prints "(Parameter 'x')" instead is unknown).
+ */
+const argumentMessage = (message: string, paramName?: string): string => (paramName ? `${message}\r\nParameter name: ${paramName}` : message);
+
+/**
+ * SourceControl.WebServer's InvalidArgumentValueException(paramName, message) (400). Its one-argument
+ * constructor takes a *parameter name*, and the controllers pass their message there, so those errors
+ * read "Invalid argument value.\r\nParameter name: <the real message>": reproduced on purpose.
+ */
+export const invalidArgument = (paramName: string, message = 'Invalid argument value.'): DevOpsError =>
+  new DevOpsError(400, 'InvalidArgumentValueException', argumentMessage(message, paramName), `${WEB_SERVER}.InvalidArgumentValueException, ${WEB_SERVER}`);
+
+/** A plain System.ArgumentException (400), e.g. thrown with `.Expected("git")`. */
+export const argumentError = (message: string, paramName?: string): DevOpsError =>
+  new DevOpsError(400, 'ArgumentException', argumentMessage(message, paramName), 'System.ArgumentException, mscorlib');
+
+/** TF401027 (GitNeedsPermission): `identity` is the caller's AuthenticatedUserName (here its display name). */
+export const needsPermissionMessage = (identity: string, permission: string): string =>
+  `TF401027: You need the Git '${permission}' permission to perform this action. Details: identity '${identity}', scope 'repository'.`;
+
+export const needsPermission = (identity: string, permission: string): DevOpsError =>
+  gitError(403, 'GitNeedsPermissionException', needsPermissionMessage(identity, permission));
+
+/** GitVersionDescriptor.ToString(): `<{VersionType}: {Version} {VersionOptions or ''}>`, e.g. `<Branch: main >`. */
+export const versionText = (type: 'Branch' | 'Tag' | 'Commit', version: string): string => `<${type}: ${version} >`;
+
+export interface IdentityRefInput {
+  org: Organization;
+  orgUrl: string;
+  identity: Identity;
+}
+
+/** IdentityRef (createdBy, autoCompleteSetBy, pushedBy…). uniqueName: the display name (see X-VSS-UserData). */
+export function identityRefJson({ org, orgUrl, identity }: IdentityRefInput): object {
+  const id = devopsIdentityId(org, identity);
+  return {
+    displayName: identity.displayName,
+    url: `${orgUrl}/_apis/Identities/${id}`,
+    _links: { avatar: { href: `${orgUrl}/_apis/GraphProfile/MemberAvatars/aadsp.${Buffer.from(id).toString('base64url')}` } },
+    id,
+    uniqueName: identity.displayName,
+    imageUrl: `${orgUrl}/_api/_common/identityImage?id=${id}`,
+    descriptor: `aadsp.${Buffer.from(id).toString('base64url')}`,
   };
 }

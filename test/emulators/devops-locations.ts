@@ -57,6 +57,12 @@ export const LOCATION_IDS = {
   connectionData: '00d9565f-ed9c-4a06-9a50-00e7896ccab4',
   projects: '603fe2ac-9723-48b9-88ad-09305aa6c6e1',
   repositories: '225f7195-f9c7-4d14-ab28-a83f7ff77e1f',
+  items: 'fb93c0db-47ed-4a31-8c20-47552878fb44',
+  refs: '2d874a60-a811-4f62-9c9f-963a6ea0a55b',
+  commits: 'c2570c3b-5b3f-41b8-98bf-5407bfde8d58',
+  annotatedTags: '5e8a8081-3851-4626-b677-9891cc04102e',
+  pullRequests: '9946fd70-0d40-406e-b686-b4744cbbcc37',
+  pullRequestById: '01a46dea-7d46-4d40-bc84-319e7c260d99',
 } as const;
 
 export function findLocation(id: string): ApiResourceLocation | undefined {

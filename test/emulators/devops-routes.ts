@@ -5,11 +5,12 @@
  * to ROUTES; templates never overlap when they differ in where `_apis` sits.
  */
 import * as fs from 'node:fs';
+import type { IncomingHttpHeaders } from 'node:http';
 import * as path from 'node:path';
 import { LOCATION_IDS, LOCATIONS, RESOURCE_AREAS } from './devops-locations';
-import { connectionDataJson, DevOpsError, projectJson, projectNotFound, repositoryJson, repositoryNotFound } from './devops-json';
+import { argumentError, connectionDataJson, DevOpsError, projectJson, projectNotFound, repositoryJson, repositoryNotFound } from './devops-json';
 import type { HeaderValues } from './http-util';
-import { findProject, findRepository, type Identity, type Membership, type Organization, type Project, type World } from './world';
+import { findProject, findRepository, type Identity, type Membership, type Organization, type Project, type Repository, type World } from './world';
 
 export interface RouteContext {
   world: World;
@@ -19,6 +20,8 @@ export interface RouteContext {
   orgUrl: string;
   params: Record<string, string>;
   query: URLSearchParams;
+  /** Request headers (lower-cased names), e.g. `accept` for the items route. */
+  headers: IncomingHttpHeaders;
   apiVersion: string | undefined;
   /** Undefined only on `anonymous` routes called without credentials. */
   caller: { identity: Identity; membership: Membership } | undefined;
@@ -27,7 +30,11 @@ export interface RouteContext {
 
 export interface RestReply {
   status: number;
+  /** Sent as JSON unless `raw` is set. */
   body?: unknown;
+  /** Bytes sent as they are (item content), with `contentType`. */
+  raw?: Buffer;
+  contentType?: string;
   headers?: HeaderValues;
 }
 
@@ -42,6 +49,9 @@ export interface Route {
   discovery?: boolean;
   handle(ctx: RouteContext): RestReply | Promise<RestReply>;
 }
+
+/** `GET _apis/projects`: how requests are labelled by route (DevOpsRequest.route). */
+export const routeKey = (route: Route): string => `${route.method} ${route.template}`;
 
 export function matchRoute(routes: readonly Route[], method: string, segments: readonly string[]): { route: Route; params: Record<string, string> } | undefined {
   for (const route of routes) {
@@ -64,34 +74,57 @@ export function matchRoute(routes: readonly Route[], method: string, segments: r
   return undefined;
 }
 
-const collection = (items: unknown[]): { count: number; value: unknown[] } => ({ count: items.length, value: items });
-const json = (body: unknown, headers?: HeaderValues): RestReply => ({ status: 200, body, ...(headers ? { headers } : {}) });
+export const collection = (items: unknown[]): { count: number; value: unknown[] } => ({ count: items.length, value: items });
+export const json = (body: unknown, headers?: HeaderValues, status = 200): RestReply => ({ status, body, ...(headers ? { headers } : {}) });
 
-function member(ctx: RouteContext): { identity: Identity; membership: Membership } {
+export function member(ctx: RouteContext): { identity: Identity; membership: Membership } {
   if (!ctx.caller) throw new Error(`route needs a caller`);
   return ctx.caller;
 }
 
 /** Stakeholder access does not include Repos: repositories are invisible (TF401019), §5. */
-const seesRepos = (ctx: RouteContext): boolean => member(ctx).membership.access === 'basic';
+export const seesRepos = (ctx: RouteContext): boolean => member(ctx).membership.access === 'basic';
 
-function projectOf(ctx: RouteContext, nameOrId: string): Project {
+export function projectOf(ctx: RouteContext, nameOrId: string): Project {
   const project = findProject(ctx.org, nameOrId);
   if (!project) throw projectNotFound(nameOrId);
   return project;
 }
 
-function packSize(bareDir: string): number {
+/** Bytes of the repository's objects, packed and loose (fast-import leaves small seeds loose). */
+function objectsSize(bareDir: string): number {
+  const objects = path.join(bareDir, 'objects');
+  let sum = 0;
   try {
-    const dir = path.join(bareDir, 'objects', 'pack');
-    return fs.readdirSync(dir).reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
+    for (const dir of fs.readdirSync(objects)) {
+      if (dir !== 'pack' && !/^[0-9a-f]{2}$/.test(dir)) continue;
+      for (const file of fs.readdirSync(path.join(objects, dir))) sum += fs.statSync(path.join(objects, dir, file)).size;
+    }
   } catch {
-    return 0;
+    return sum;
   }
+  return sum;
 }
 
-const repoJson = (ctx: RouteContext, project: Project, repo: Project['repos'][number]): object =>
-  repositoryJson(ctx.baseUrl, ctx.org, project, repo, packSize(repo.bareDir));
+export const repoJson = (ctx: RouteContext, project: Project, repo: Repository): object =>
+  repositoryJson(ctx.baseUrl, ctx.org, project, repo, repo.size ?? (repo.restOnly ? 0 : objectsSize(repo.bareDir)));
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Finds `{repositoryId}` like GitServerUtils.FindRepositoryByFilters: a GUID alone, or a name or GUID
+ * within `{project}`. A name without a project is a 400 ("GitRepositoryProjectNameRequired").
+ * Invisible repositories (Stakeholder access) are "not found", like missing ones.
+ */
+export function repositoryOf(ctx: RouteContext, projectParam: string | undefined, nameOrId: string): { project: Project; repo: Repository } {
+  if (!projectParam && !GUID.test(nameOrId)) throw argumentError('A project name is required in order to reference a Git repository by name.');
+  const projects = projectParam ? [projectOf(ctx, projectParam)] : ctx.org.projects;
+  for (const project of projects) {
+    const repo = findRepository(project, nameOrId);
+    if (repo && seesRepos(ctx)) return { project, repo };
+  }
+  throw repositoryNotFound(nameOrId);
+}
 
 function listProjects(ctx: RouteContext): RestReply {
   const all = [...ctx.org.projects].sort((a, b) => a.name.localeCompare(b.name));
@@ -108,14 +141,9 @@ function listRepositories(ctx: RouteContext, projects: Project[]): RestReply {
   return json(collection(repos));
 }
 
-function getRepository(ctx: RouteContext, project: Project | undefined, nameOrId: string): RestReply {
-  // Without a project only the GUID identifies a repository.
-  const candidates = project ? [project] : ctx.org.projects;
-  for (const p of candidates) {
-    const repo = project ? findRepository(p, nameOrId) : p.repos.find((r) => r.id === nameOrId.toLowerCase());
-    if (repo && seesRepos(ctx)) return json(repoJson(ctx, p, repo));
-  }
-  throw repositoryNotFound(nameOrId);
+function getRepository(ctx: RouteContext, project: string | undefined, nameOrId: string): RestReply {
+  const found = repositoryOf(ctx, project, nameOrId);
+  return json(repoJson(ctx, found.project, found.repo));
 }
 
 export const ROUTES: Route[] = [
@@ -182,6 +210,6 @@ export const ROUTES: Route[] = [
     method: 'GET',
     template: '{project}/_apis/git/repositories/{repositoryId}',
     locationId: LOCATION_IDS.repositories,
-    handle: (ctx) => getRepository(ctx, projectOf(ctx, ctx.params.project), ctx.params.repositoryId),
+    handle: (ctx) => getRepository(ctx, ctx.params.project, ctx.params.repositoryId),
   },
 ];

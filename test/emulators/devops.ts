@@ -9,9 +9,10 @@ import { authorize, readCredentials, refusal, challengeHeaders, SIGN_IN_PAGE, ty
 import { parseGitPath, serveGit } from './devops-git';
 import { DevOpsError, devopsIdentityId, envelope } from './devops-json';
 import { checkApiVersion, findLocation } from './devops-locations';
-import { matchRoute, ROUTES, type RestReply, type Route } from './devops-routes';
+import { GIT_ROUTES } from './devops-repos';
+import { matchRoute, routeKey, ROUTES, type RestReply, type Route } from './devops-routes';
 import { applyFault, takeFault, type Fault } from './faults';
-import { closeServer, flattenHeaders, listen, queryObject, readBody, requestUrl, sendJson, sendText, Sleeper, type RecordedRequest } from './http-util';
+import { closeServer, flattenHeaders, listen, queryObject, readBody, requestUrl, sendBytes, sendJson, sendText, Sleeper, type RecordedRequest } from './http-util';
 import type { TokenIssuer } from './tokens';
 import { AZURE_DEVOPS_RESOURCE, cloneUrlFor, findOrganization, type Organization, type World } from './world';
 
@@ -21,6 +22,8 @@ export interface DevOpsRequest extends RecordedRequest {
   tokenOid?: string;
   /** From the query or the Accept header (`application/json;api-version=7.1`). */
   apiVersion?: string;
+  /** The REST route that serves it, as `METHOD template` (e.g. `GET _apis/projects`); absent for git and unknown paths. */
+  route?: string;
 }
 
 export interface DevOpsOptions {
@@ -43,26 +46,105 @@ export interface DevOpsEmulator {
   readonly options: DevOpsOptions;
   /** The REST route table; push more routes to extend the emulator. */
   readonly routes: Route[];
+  /** Recorded requests served by one route, e.g. `requestsTo('GET _apis/projects')` (see DevOpsRequest.route). */
+  requestsTo(route: string): DevOpsRequest[];
   stop(): Promise<void>;
 }
 
-/** A 429 like ADO's global rate limiter sends (docs/integrate/concepts/rate-limits.md). */
-export function throttlingFault(opts: { retryAfterSeconds?: number; times?: number; match?: (r: DevOpsRequest) => boolean } = {}): Fault<DevOpsRequest> {
+/** Which requests a fault applies to; every given field must match. */
+export interface RequestMatch {
+  method?: string;
+  /** The request path, raw (`/fabrikam/Shared%20Tools/_apis/…`) or decoded; a RegExp is tried on both. */
+  path?: string | RegExp;
+  /** The route label, e.g. `GET {project}/_apis/git/repositories/{repositoryId}/items/{*path}` (DevOpsRequest.route). */
+  route?: string;
+  /** Any other condition. */
+  match?: (r: DevOpsRequest) => boolean;
+}
+
+/** A predicate for `Fault.match` from method / path / route. */
+export function matchRequest(m: RequestMatch): (r: DevOpsRequest) => boolean {
+  return (r) => {
+    if (m.method && r.method.toUpperCase() !== m.method.toUpperCase()) return false;
+    if (m.route && r.route !== m.route) return false;
+    if (m.path !== undefined) {
+      let decoded = r.path;
+      try {
+        decoded = decodeURIComponent(r.path);
+      } catch {
+        /* keep the raw path */
+      }
+      const ok = typeof m.path === 'string' ? m.path === r.path || m.path === decoded : m.path.test(r.path) || m.path.test(decoded);
+      if (!ok) return false;
+    }
+    return m.match ? m.match(r) : true;
+  };
+}
+
+const matcherOf = (m: RequestMatch): { match?: (r: DevOpsRequest) => boolean } =>
+  m.method || m.path !== undefined || m.route || m.match ? { match: matchRequest(m) } : {};
+
+export interface ThrottlingOptions extends RequestMatch {
+  retryAfterSeconds?: number;
+  times?: number;
+  /** X-RateLimit-Resource (default `Core`) and the namespace named in TF400733 (default `User`). */
+  resource?: string;
+  namespace?: string;
+  /**
+   * Instead of blocking (429), delay the normal answer by `retryAfterSeconds` and send the rate-limit
+   * headers with it, `X-RateLimit-Delay` included ("delayed, not blocked", rate-limits.md).
+   */
+  delayed?: boolean;
+}
+
+/**
+ * A 429 like ADO's global rate limiter sends (docs/integrate/concepts/rate-limits.md): TF400733 wrapping
+ * RequestBlockedException's text (Framework.Server Resources `RequestBlockedWithFwlink`, shortened as
+ * the docs quote it), Retry-After and the X-RateLimit-* headers.
+ */
+export function throttlingFault(opts: ThrottlingOptions = {}): Fault<DevOpsRequest> {
   const seconds = opts.retryAfterSeconds ?? 1;
-  const message = "TF400733: The request has been canceled: Request was blocked due to exceeding usage of resource 'Core' in namespace 'User'.";
+  const resource = opts.resource ?? 'Core';
+  const headers: Record<string, string> = {
+    'Retry-After': String(seconds),
+    'X-RateLimit-Resource': resource,
+    'X-RateLimit-Limit': '200',
+    'X-RateLimit-Remaining': '0',
+    'X-RateLimit-Reset': String(Math.floor(Date.now() / 1000) + seconds),
+  };
+  if (opts.delayed) {
+    return { ...matcherOf(opts), times: opts.times ?? 1, delayMs: seconds * 1000, headers: { ...headers, 'X-RateLimit-Delay': seconds.toFixed(3) } };
+  }
+  const message = `TF400733: The request has been canceled: Request was blocked due to exceeding usage of resource '${resource}' in namespace '${opts.namespace ?? 'User'}'.`;
   return {
-    ...(opts.match ? { match: opts.match } : {}),
+    ...matcherOf(opts),
     times: opts.times ?? 1,
     status: 429,
     body: envelope(new DevOpsError(429, 'RequestBlockedException', message)),
-    headers: {
-      'Retry-After': String(seconds),
-      'X-RateLimit-Resource': 'Core',
-      'X-RateLimit-Limit': '200',
-      'X-RateLimit-Remaining': '0',
-      'X-RateLimit-Reset': String(Math.floor(Date.now() / 1000) + seconds),
-    },
+    headers,
   };
+}
+
+export interface ServerErrorOptions extends RequestMatch {
+  status?: 500 | 502 | 503 | 504;
+  times?: number;
+  /** Adds Retry-After (seconds). */
+  retryAfterSeconds?: number;
+}
+
+/**
+ * A server failure. 500 carries ADO's internal-error envelope (TF400898, Framework.Server Resources
+ * `Error_InternalTFSFailureWithCorrelation`); guesses: its typeKey, and the 502/503/504 bodies, which
+ * come from the front ends rather than the application (plain text here).
+ */
+export function serverErrorFault(opts: ServerErrorOptions = {}): Fault<DevOpsRequest> {
+  const status = opts.status ?? 500;
+  const headers: Record<string, string> = opts.retryAfterSeconds !== undefined ? { 'Retry-After': String(opts.retryAfterSeconds) } : {};
+  const body: object | string =
+    status === 500
+      ? envelope(new DevOpsError(500, 'TeamFoundationServiceException', `TF400898: An Internal Error Occurred. Activity Id: ${randomUUID()}.`))
+      : `${status} ${status === 503 ? 'Service Unavailable' : status === 502 ? 'Bad Gateway' : 'Gateway Timeout'}`;
+  return { ...matcherOf(opts), times: opts.times ?? 1, status, body, headers };
 }
 
 function apiVersionOf(url: URL, req: IncomingMessage): string | undefined {
@@ -104,7 +186,7 @@ export async function startDevOps(opts: { world: World; tokens: TokenIssuer; opt
   const options: DevOpsOptions = { audiences: [AZURE_DEVOPS_RESOURCE], discoveryAuth: 'enforce', ...opts.options };
   const requests: DevOpsRequest[] = [];
   const faults: Fault<DevOpsRequest>[] = [];
-  const routes = [...ROUTES];
+  const routes = [...ROUTES, ...GIT_ROUTES];
   const sleeper = new Sleeper();
   let baseUrl = '';
 
@@ -142,6 +224,7 @@ export async function startDevOps(opts: { world: World; tokens: TokenIssuer; opt
       orgUrl: `${baseUrl}/${encodeURIComponent(org.name)}`,
       params,
       query: url.searchParams,
+      headers: req.headers,
       apiVersion,
       caller: access.ok && !(route.anonymous && creds.kind === 'none') ? { identity: access.identity, membership: access.membership } : undefined,
       body,
@@ -154,16 +237,22 @@ export async function startDevOps(opts: { world: World; tokens: TokenIssuer; opt
     const record = recordOf(req, url, creds);
     requests.push(record);
     res.on('finish', () => (record.status = res.statusCode));
-    const fault = takeFault(faults, record);
-    if (fault && (await applyFault(fault, res, sleeper))) return;
-    setCommonHeaders(res);
 
-    let segments: string[];
+    let segments: string[] | undefined;
     try {
       segments = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
     } catch {
-      return sendText(res, 400, 'Bad Request: malformed percent-encoding');
+      segments = undefined;
     }
+    // Label the request with its route first, so faults can match on it.
+    const matched = segments && segments.length > 1 && !parseGitPath(segments.slice(1)) ? matchRoute(routes, record.method, segments.slice(1)) : undefined;
+    if (matched) record.route = routeKey(matched.route);
+
+    const fault = takeFault(faults, record);
+    if (fault && (await applyFault(fault, res, sleeper))) return;
+    setCommonHeaders(res);
+    if (!segments) return sendText(res, 400, 'Bad Request: malformed percent-encoding');
+
     const org = segments.length > 0 ? findOrganization(world, segments[0]) : undefined;
     if (!org) {
       // Guessed: the real service's answer for an unknown organization is not documented.
@@ -185,6 +274,7 @@ export async function startDevOps(opts: { world: World; tokens: TokenIssuer; opt
       record.body = body.toString();
       const reply = await rest(req, url, org, segments.slice(1), creds, access, body);
       if (reply === 'sign-in page') return sendText(res, 203, SIGN_IN_PAGE, 'text/html; charset=utf-8');
+      if (reply.raw) return sendBytes(res, reply.status, reply.raw, reply.contentType ?? 'application/octet-stream', reply.headers);
       sendJson(res, reply.status, reply.body, reply.headers);
     } catch (err) {
       if (!(err instanceof DevOpsError)) throw err;
@@ -207,6 +297,7 @@ export async function startDevOps(opts: { world: World; tokens: TokenIssuer; opt
     faults,
     options,
     routes,
+    requestsTo: (route) => requests.filter((r) => r.route === route),
     async stop() {
       sleeper.cancelAll();
       await closeServer(server);

@@ -12,10 +12,14 @@ export interface Fault<R> {
   status?: number;
   /** JSON for objects, text/plain for strings (override with a Content-Type header). */
   body?: object | string;
+  /** Sent with the fault's answer, or added to the normal response when there is no `status`. */
   headers?: Record<string, string>;
   /** Send a TCP RST (client sees ECONNRESET). */
   resetConnection?: boolean;
-  /** Wait first; without `status`/`resetConnection` the normal response follows the delay. */
+  /**
+   * Wait first; without `status`/`resetConnection` the normal response follows the delay (and
+   * carries `headers`: a "delayed, not blocked" answer with Retry-After / X-RateLimit-Delay).
+   */
   delayMs?: number;
   times?: number;
 }
@@ -37,8 +41,11 @@ export async function applyFault<R>(fault: Fault<R>, res: ServerResponse, sleepe
     res.socket?.resetAndDestroy();
     return true;
   }
-  if (fault.status === undefined) return false;
   const headers = fault.headers ?? {};
+  if (fault.status === undefined) {
+    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+    return false;
+  }
   if (fault.body === undefined) {
     res.writeHead(fault.status, headers);
     res.end();

@@ -82,6 +82,11 @@ export function sendText(
   res.end(payload);
 }
 
+export function sendBytes(res: ServerResponse, status: number, bytes: Buffer, contentType: string, headers: HeaderValues = {}): void {
+  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': bytes.length, ...headers });
+  res.end(bytes);
+}
+
 /** Timers that `stop()` can cancel, so a "hang 20 s" fault never outlives its emulator. */
 export class Sleeper {
   private readonly timers = new Set<NodeJS.Timeout>();
