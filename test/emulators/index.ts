@@ -71,11 +71,24 @@ export async function startEmulators(opts: EmulatorOptions = {}): Promise<Emulat
 }
 
 export * from './world';
-export { startDevOps, throttlingFault, type DevOpsEmulator, type DevOpsRequest, type DevOpsOptions } from './devops';
+export * from './world-helpers';
+export {
+  matchRequest,
+  serverErrorFault,
+  startDevOps,
+  throttlingFault,
+  type DevOpsEmulator,
+  type DevOpsOptions,
+  type DevOpsRequest,
+  type RequestMatch,
+  type ServerErrorOptions,
+  type ThrottlingOptions,
+} from './devops';
 export { startEntra, type EntraEmulator } from './entra';
 export { scrubbedEnv, LOOPBACK_NO_PROXY } from './env';
 export type { Fault } from './faults';
-export { createRepositories, isolatedGitEnv, runGit, seedBytes, type GitResult } from './git-repos';
+export { createRepositories, isolatedGitEnv, runGit, seedBytes, syncPolicyHook, TF402455, type GitResult } from './git-repos';
+export { readCommit, refsOf, refValue, ZERO_ID, type CommitInfo, type RefEntry } from './git-store';
 export type { RecordedRequest } from './http-util';
 export { SOURCE_PATHS, startIdentity, type IdentityEmulator, type IdentitySource, type IdentityConfig } from './identity';
 export { createTestPki, type TestPki } from './pki';
