@@ -7,7 +7,7 @@ import path from 'node:path';
 import JSZip from 'jszip';
 import { SecretMasker } from '../agent/masker';
 import { globMatch } from '../agent/restrictions';
-import { installVsix, parseCommand, runJob, type JobResult, type StepResult } from '../agent/runner';
+import { installVsix, parseCommand, runJob as runAgentJob, type JobOptions, type JobResult, type StepResult } from '../agent/runner';
 import { LineSplitter } from '../agent/step-process';
 
 interface FakeTask {
@@ -41,6 +41,11 @@ async function makeTask(task: FakeTask): Promise<string> {
   }
   await writeFile(path.join(dir, 'task.json'), JSON.stringify(json, null, 2));
   return dir;
+}
+
+/** runJob with its agent root inside this suite's temp folder, so nothing is left behind. */
+function runJob(options: JobOptions): Promise<JobResult> {
+  return runAgentJob({ agentRoot: path.join(root, `agent-${++counter}`), ...options });
 }
 
 /** JS source that prints each line. */
