@@ -47,19 +47,17 @@ export function agentPipeline(): Pipeline {
   };
 }
 
+/** Logs the hint and causes of a failure; returns the one message setResult reports as the error. */
 function report(p: Pipeline, err: unknown): string {
   if (err instanceof TaskError) {
-    p.error(err.message);
     if (err.hint) p.info(`Hint: ${err.hint}`);
     for (let cause = err.cause; cause; cause = (cause as { cause?: unknown }).cause) {
       p.debug(`Caused by: ${cause instanceof Error ? `${cause.name}: ${cause.message}` : printable(String(cause))}`);
     }
     return err.message;
   }
-  const message = `Unexpected error: ${err instanceof Error ? err.message : printable(String(err))}`;
-  p.error(message);
   if (err instanceof Error && err.stack) p.debug(err.stack);
-  return message;
+  return `Unexpected error: ${err instanceof Error ? err.message : printable(String(err))}`;
 }
 
 /**
@@ -72,7 +70,7 @@ export async function runTask(body: (p: Pipeline) => Promise<void>): Promise<voi
     await body(p);
     tl.setResult(tl.TaskResult.Succeeded, '');
   } catch (err) {
-    tl.setResult(tl.TaskResult.Failed, report(p, err));
+    tl.setResult(tl.TaskResult.Failed, neutralize(report(p, err)));
   }
   setTimeout(() => process.exit(0), 50).unref();
 }
