@@ -1,5 +1,5 @@
 /**
- * Writes the .vsix under dist/ with tfx-cli (offline). The publisher can be overridden:
+ * Writes the .vsix under dist/ (or `--out <dir>`) with tfx-cli (offline). The publisher can be overridden:
  * `npm run package -- --publisher my-publisher` or PUBLISHER=my-publisher. Task folders must hold only
  * what ships (tfx packs folders whole), so build output is checked first.
  */
@@ -27,9 +27,10 @@ function main(): void {
   const manifest = JSON.parse(readFileSync('vss-extension.json', 'utf8')) as { files: Array<{ path: string }>; publisher: string; id: string; version: string };
   checkTaskFolders(manifest);
   const publisher = option('publisher') ?? process.env['PUBLISHER'] ?? manifest.publisher;
-  rmSync('dist', { recursive: true, force: true });
-  mkdirSync('dist');
-  const output = join('dist', `${publisher}.${manifest.id}-${manifest.version}.vsix`);
+  const outDir = option('out') ?? 'dist';
+  if (outDir === 'dist') rmSync('dist', { recursive: true, force: true });
+  mkdirSync(outDir, { recursive: true });
+  const output = join(outDir, `${publisher}.${manifest.id}-${manifest.version}.vsix`);
   const tfx = join('node_modules', 'tfx-cli', '_build', 'tfx-cli.js');
   execFileSync(process.execPath, [tfx, 'extension', 'create', '--root', '.', '--manifest-globs', 'vss-extension.json',
     '--publisher', publisher, '--output-path', output, '--no-prompt', '--no-color'], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, TFX_TRACE: '' } });
