@@ -5,7 +5,9 @@
  */
 import * as tl from 'azure-pipelines-task-lib/task';
 import { TaskError, printable } from './errors';
+import { tmpdir } from 'node:os';
 import { neutralize, type Log } from './log';
+import { Summary } from './summary';
 
 /** Keys of the task variables that carry state from a task's main step to its post-job step. */
 export const StateKey = {
@@ -60,17 +62,33 @@ function report(p: Pipeline, err: unknown): string {
   return `Unexpected error: ${err instanceof Error ? err.message : printable(String(err))}`;
 }
 
-/**
- * Runs a task's main step: the only place that fails a task. The process is ended shortly after the
- * result is written, because an identity or HTTP request abandoned at a deadline may hold the event loop.
- */
-export async function runTask(body: (p: Pipeline) => Promise<void>): Promise<void> {
-  const p = agentPipeline();
+function attachSummary(p: Pipeline, summary: Summary): void {
+  if (summary.isEmpty) return;
   try {
-    await body(p);
+    p.uploadSummary(summary.write(p.variable('Agent.TempDirectory') ?? tmpdir()));
+  } catch (err) {
+    p.debug(`Could not attach the run summary: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/**
+ * Runs a task's main step: the only place that fails a task. What the body put in the summary is attached
+ * to the run, with the outcome. The process is ended shortly after the result is written, because an
+ * identity or HTTP request abandoned at a deadline may hold the event loop.
+ */
+export async function runTask(title: string, body: (p: Pipeline, summary: Summary) => Promise<void>): Promise<void> {
+  const p = agentPipeline();
+  const summary = new Summary(title);
+  try {
+    await body(p, summary);
+    summary.add('Result', 'Succeeded');
+    attachSummary(p, summary);
     tl.setResult(tl.TaskResult.Succeeded, '');
   } catch (err) {
-    tl.setResult(tl.TaskResult.Failed, neutralize(report(p, err)));
+    const message = neutralize(report(p, err));
+    summary.add('Result', `Failed: ${message}`);
+    attachSummary(p, summary);
+    tl.setResult(tl.TaskResult.Failed, message);
   }
   setTimeout(() => process.exit(0), 50).unref();
 }
@@ -85,4 +103,15 @@ export async function runCleanup(body: (p: Pipeline) => Promise<void>): Promise<
   }
   tl.setResult(tl.TaskResult.Succeeded, '');
   setTimeout(() => process.exit(0), 50).unref();
+}
+
+/** A Pipeline whose output variables are also shown in the run summary. */
+export function withOutputsIn(p: Pipeline, summary: Summary): Pipeline {
+  return {
+    ...p,
+    setVariable: (name, value, options = {}) => {
+      if (options.isOutput && !options.secret) summary.add(name, value);
+      p.setVariable(name, value, options);
+    },
+  };
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AZURE_DEVOPS_RESOURCE, CONTOSO, FABRIKAM, UAMI_BUILD, UAMI_OUTSIDER, decodeClaims } from '../emulators';
@@ -44,6 +44,14 @@ describe('ManagedIdentityAuthenticate@1 (packaged, through the agent-like runner
     assert.match(result.log, /Organization 'fabrikam' knows this identity as/);
 
     assert.equal(result.steps[1]!.result, 'Succeeded', 'the later plain git clone of another organization works');
+
+    assert.equal(main.summaries.length, 1, 'the step attaches a run summary');
+    const summary = readFileSync(main.summaries[0]!, 'utf8');
+    assert.match(summary, /\| Organizations \| contoso, fabrikam \|/);
+    assert.match(summary, /\| Identity \| agent-vm \|/);
+    assert.match(summary, /\| Identity source \| IMDS/);
+    assert.match(summary, /\| Token valid until \| \d{4}-/);
+    assert.ok(!leakForms(token).some((f) => summary.includes(f)), 'the summary holds no token');
     assert.equal(result.steps.at(-1)!.phase, 'post');
     assert.equal(result.steps.at(-1)!.result, 'Succeeded');
 
@@ -52,7 +60,7 @@ describe('ManagedIdentityAuthenticate@1 (packaged, through the agent-like runner
     const after = await run('git', ['clone', templates, join(target, 'again')], laterStepEnv(result, h.emu.env()));
     assert.notEqual(after.status, 0, 'clone after the post-job step must fail');
     assert.match(after.stderr, /Authentication failed|could not read Username|credentials were removed/);
-    assert.deepEqual(readdirSync(result.dirs.temp).filter((f) => f.startsWith('miado-')), [], 'no session file is left');
+    assert.deepEqual(readdirSync(result.dirs.temp).filter((f) => f.startsWith('miado-git-')), [], 'no session file is left');
 
     // Nothing on disk, in argv or in git config holds the token.
     assert.deepEqual(filesContaining([result.dirs.agentRoot, result.dirs.home], leakForms(token)), []);
@@ -117,7 +125,7 @@ describe('ManagedIdentityAuthenticate@1 (packaged, through the agent-like runner
     assert.match(result.log, /Organization settings > Users/);
     assert.equal(result.variables.has(VAR), false, 'no token variable after a failure');
     assert.equal(result.variables.has('GIT_CONFIG_COUNT'), false, 'no git configuration after a failure');
-    assert.deepEqual(readdirSync(result.dirs.temp).filter((f) => f.startsWith('miado-')), []);
+    assert.deepEqual(readdirSync(result.dirs.temp).filter((f) => f.startsWith('miado-git-')), []);
   });
 
   it('explains an organization of another tenant', async () => {

@@ -6,15 +6,20 @@ import { acquireToken } from '../../secrets';
 import { publishToken } from './publish';
 import { readAuthenticateSettings } from './settings';
 
-void runTask(async (p) => {
+void runTask('Managed identity: Azure DevOps token', async (p, summary) => {
   const settings = readAuthenticateSettings(p);
+  summary.add('Organizations', settings.organizations.map((o) => o.name).join(', '));
   const token = await acquireToken(p, settings.identity);
   const names = settings.verify
     ? await verifyOrganizations(settings.organizations, token.token, token.claims, settings.policy, p)
     : [];
+  summary.addToken(token, names[0]?.displayName);
+  summary.add('Verified', settings.verify ? 'yes: each organization knows the identity' : 'no (verify: false)');
   publishToken(p, settings, token, names[0]?.displayName);
+  summary.add('Secret variable', settings.variableName);
   if (settings.configureGit) {
     const session = openGitSession(p, settings.tempDirectory, settings.identity, settings.organizations, settings.policy);
     p.saveState(StateKey.GitSession, session);
+    summary.add('Git', 'later steps authenticate to these organizations until the job ends');
   }
 });

@@ -1,14 +1,19 @@
 /** ManagedIdentityRepository@1: repository work in any organization the agent's identity can reach. */
-import { runTask } from '../../pipeline';
+import { runTask, withOutputsIn } from '../../pipeline';
+import { describeRepository } from '../../repository-ref';
 import { acquireToken } from '../../secrets';
 import { runCheckout, runList, runPullRequest, runPush, runReadFile, runTag, type Run } from './commands';
 import { readRepositorySettings } from './settings';
 
-void runTask(async (p) => {
+void runTask('Managed identity: repository', async (p, summary) => {
   const settings = readRepositorySettings(p);
-  const token = await acquireToken(p, settings.identity);
-  const run: Run = { p, settings, token };
   const s = settings.command;
+  summary.add('Command', s.command);
+  summary.add('Repository', 'repository' in s && s.repository ? describeRepository(s.repository) : undefined);
+  summary.add('Organization', s.command === 'list' ? `${s.organization.name}${s.project ? ` / ${s.project}` : ''}` : undefined);
+  const token = await acquireToken(p, settings.identity);
+  summary.addToken(token);
+  const run: Run = { p: withOutputsIn(p, summary), settings, token };
   switch (s.command) {
     case 'checkout': return runCheckout(run, s);
     case 'list': return runList(run, s);
