@@ -17,11 +17,12 @@ const FORMS =
   '{organization}/{project}/{repository}, {project}/{repository} or {repository}';
 
 /**
- * Project and repository names as Azure DevOps allows them: no control characters, none of
- * \ / : * ? " < > | ; # $ { } + = [ ] %, not starting with '_', '.' or '-', not ending with '.'.
+ * Project and repository names as Azure DevOps allows them (naming-restrictions: no control characters,
+ * none of \ / : * ? " < > | ; # $ { } , + = [ ]), and never '%' or '@', which only URL tricks need;
+ * not starting with '_', '.' or '-' (which git could read as an option), not ending with '.'.
  */
 // eslint-disable-next-line no-control-regex
-const NAME = /^(?![_.-])[^\u0000-\u001f\u007f\\/:*?"<>|;#${}+=[\]%]{1,255}(?<!\.)$/u;
+const NAME = /^(?![_.-])[^\u0000-\u001f\u007f\\/:*?"<>|;#${},+=[\]%@]{1,255}(?<!\.)$/u;
 
 export function isValidName(name: string): boolean {
   return NAME.test(name) && name.trim() === name;
@@ -35,31 +36,47 @@ function decode(input: string, value: string, segment: string): string {
   }
 }
 
+/** The organization part of `value`; refused with the forms of the whole input, not of an organization. */
+function organizationOf(input: string, value: string, part: string, policy: HostPolicy, home: Organization | undefined): Organization {
+  try {
+    return parseOrganization(input, part, policy, home);
+  } catch {
+    throw new InputError(input, value, FORMS);
+  }
+}
+
 function fromUrl(input: string, value: string, policy: HostPolicy, home: Organization | undefined): RepositoryRef {
+  // The URL parser would quietly resolve '..' and '.' segments (also %2e%2e) and read '\' as '/', so that
+  // https://dev.azure.com/contoso/../fabrikam/... became another organization: refuse them before parsing.
+  const rawPath = value.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '');
+  // eslint-disable-next-line no-control-regex
+  if (/[\\?#\u0000-\u001f\u007f]/.test(value) || rawPath.split('/').some((s) => /^(\.|%2e){1,2}$/i.test(s))) {
+    throw new InputError(input, value, FORMS);
+  }
   let url: URL;
   try {
     url = new URL(value);
   } catch {
     throw new InputError(input, value, FORMS);
   }
-  if (url.password || url.search || url.hash) throw new InputError(input, value, FORMS);
+  if (url.password) throw new InputError(input, value, FORMS);
   const segments = url.pathname.split('/').filter(Boolean);
-  const gitAt = segments.findIndex((s) => s.toLowerCase() === '_git');
-  if (gitAt < 1 || gitAt !== segments.length - 2) throw new InputError(input, value, FORMS);
-  const repository = decode(input, value, segments[gitAt + 1]!);
-  const before = segments.slice(0, gitAt);
-  const host = url.hostname.toLowerCase();
   // dev.azure.com/{org}[/{project}]/_git/{repo}; {org}.visualstudio.com[/DefaultCollection][/{project}]/_git/{repo};
   // emulators: http://127.0.0.1:PORT/{org}[/{project}]/_git/{repo}
-  const onVisualStudio = host.endsWith('.visualstudio.com');
+  const onVisualStudio = url.hostname.toLowerCase().endsWith('.visualstudio.com');
+  const gitAt = segments.findIndex((s) => s.toLowerCase() === '_git');
+  if (gitAt < (onVisualStudio ? 0 : 1) || gitAt !== segments.length - 2) throw new InputError(input, value, FORMS);
+  const repository = decode(input, value, segments[gitAt + 1]!);
+  const before = segments.slice(0, gitAt);
   if (onVisualStudio && before[0]?.toLowerCase() === 'defaultcollection') before.shift();
   const orgPart = onVisualStudio ? `${url.protocol}//${url.host}/` : `${url.protocol}//${url.host}/${before.shift() ?? ''}`;
-  const organization = parseOrganization(input, orgPart, policy, home);
+  const organization = organizationOf(input, value, orgPart, policy, home);
   if (url.username && url.username.toLowerCase() !== organization.name.toLowerCase()) throw new InputError(input, value, FORMS);
   if (before.length > 1) throw new InputError(input, value, FORMS);
   const project = before.length ? decode(input, value, before[0]!) : repository;
   return { organization, project, repository };
 }
+
 
 /** Parses `repository`; `home`/`homeProject` come from the running pipeline. */
 export function parseRepository(
@@ -74,7 +91,7 @@ export function parseRepository(
     if (parts.length > 3 || parts.some((p) => !p)) throw new InputError(input, value, FORMS);
     const repository = parts.pop()!;
     const project = parts.pop() ?? homeProject;
-    const organization = parts.length ? parseOrganization(input, parts[0]!, policy, home) : home;
+    const organization = parts.length ? organizationOf(input, value, parts[0]!, policy, home) : home;
     if (!organization || !project) {
       throw new InputError(input, value, `${FORMS} (the organization and project of this pipeline are not known here, so give them)`);
     }
