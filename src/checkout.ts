@@ -5,7 +5,7 @@
  * could not finish is removed, so a failure never leaves a half-made folder.
  */
 import { existsSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { TaskError } from './errors';
 import type { Git, GitAuth } from './git';
 import type { Log } from './log';
@@ -32,12 +32,19 @@ export interface CheckoutResult {
   readonly commit: string;
   readonly path: string;
   readonly reused: boolean;
+  /** Absolute paths of the submodules checked out (all levels). */
+  readonly submodules: readonly string[];
 }
 
 interface Target {
   /** What to fetch (a ref or a SHA) and where to store it locally. */
   readonly refspec: string;
   readonly checkout: string;
+}
+
+function missingRef(ref: string): TaskError {
+  return new TaskError(`The ref '${ref}' does not exist in the repository: no branch, tag or commit has that name.`,
+    'Check ref: give a branch (main), a tag (v1.2), a full ref (refs/heads/main) or a full 40-character commit SHA.');
 }
 
 /** Finds what `ref` names on the remote: a branch first, then a tag, like the built-in checkout. */
@@ -47,9 +54,7 @@ export async function resolveTarget(git: Git, cwd: string, auth: GitAuth, ref: s
   const { stdout } = await git(['ls-remote', '--', 'origin', ...candidates], { cwd, auth, capture: true });
   const found = new Set(stdout.split('\n').map((l) => l.split('\t')[1]).filter(Boolean));
   const name = candidates.find((c) => found.has(c));
-  if (!name) {
-    throw new TaskError(`The ref '${ref}' does not exist in the repository.`, 'Check the branch, tag or commit given in ref.');
-  }
+  if (!name) throw missingRef(ref);
   const local = name.startsWith('refs/tags/') ? name : `refs/remotes/origin/${name.replace(/^refs\/(heads\/)?/, '')}`;
   return { refspec: `+${name}:${local}`, checkout: local };
 }
@@ -61,14 +66,14 @@ async function originOf(git: Git, path: string): Promise<string | undefined> {
 }
 
 /** Decides between re-using the folder, emptying it (clean) or refusing. Returns whether it is re-used. */
-async function prepareFolder(git: Git, o: CheckoutOptions, log: Log): Promise<boolean> {
+async function prepareFolder(git: Git, o: CheckoutOptions, auth: GitAuth, log: Log): Promise<boolean> {
   const origin = await originOf(git, o.path);
   if (origin !== undefined && origin.toLowerCase() === o.url.toLowerCase()) {
     log.info(`Re-using the existing clone in ${o.path}.`);
     if (o.clean) {
       await git(['clean', '-ffdx'], { cwd: o.path });
-      await git(['reset', '--hard', 'HEAD'], { cwd: o.path, okExitCodes: [128] });
-      if (o.submodules !== 'false') await git(['submodule', 'foreach', '--recursive', 'git clean -ffdx && git reset --hard HEAD'], { cwd: o.path });
+      await git(['reset', '--hard', 'HEAD'], { cwd: o.path, auth, okExitCodes: [128] });
+      if (o.submodules !== 'false') await git(['submodule', 'foreach', '--recursive', 'git clean -ffdx && git reset --hard HEAD'], { cwd: o.path, auth });
     }
     return true;
   }
@@ -83,7 +88,7 @@ async function prepareFolder(git: Git, o: CheckoutOptions, log: Log): Promise<bo
 }
 
 function fetchArgs(o: CheckoutOptions, refspec: string, shallow: boolean): string[] {
-  const args = ['fetch', '--force', '--prune', '--progress', '--no-recurse-submodules', o.fetchTags ? '--tags' : '--no-tags'];
+  const args = ['fetch', '--force', '--prune', '--no-recurse-submodules', o.fetchTags ? '--tags' : '--no-tags'];
   if (o.fetchDepth > 0) args.push(`--depth=${o.fetchDepth}`);
   else if (shallow) args.push('--unshallow');
   if (o.fetchFilter) args.push(`--filter=${o.fetchFilter}`);
@@ -91,12 +96,24 @@ function fetchArgs(o: CheckoutOptions, refspec: string, shallow: boolean): strin
   return args;
 }
 
-async function updateSubmodules(git: Git, o: CheckoutOptions, auth: GitAuth): Promise<void> {
-  if (o.submodules === 'false' || !existsSync(join(o.path, '.gitmodules'))) return;
+/** Checks out submodules (they may live in other organizations: the header goes to every Azure DevOps host); returns their paths. */
+async function updateSubmodules(git: Git, o: CheckoutOptions, auth: GitAuth): Promise<string[]> {
+  if (o.submodules === 'false' || !existsSync(join(o.path, '.gitmodules'))) return [];
   const recursive = o.submodules === 'recursive' ? ['--recursive'] : [];
-  await git(['submodule', 'sync', ...recursive], { cwd: o.path });
+  await git(['submodule', 'sync', '--quiet', ...recursive], { cwd: o.path });
   const depth = o.fetchDepth > 0 ? [`--depth=${o.fetchDepth}`] : [];
   await git(['-c', 'protocol.file.allow=never', 'submodule', 'update', '--init', '--force', ...depth, ...recursive], { cwd: o.path, auth });
+  // A fixed script (no input in it): git runs it in each submodule, where $PWD is the submodule's folder.
+  const { stdout } = await git(['submodule', 'foreach', '--quiet', ...recursive, 'pwd'], { cwd: o.path, capture: true });
+  return stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+}
+
+/** The outermost folder of `path` that does not exist yet (undefined when `path` exists): what a failure removes. */
+function firstMissing(path: string): string | undefined {
+  if (existsSync(path)) return undefined;
+  let top = path;
+  while (!existsSync(dirname(top))) top = dirname(top);
+  return top;
 }
 
 async function fetchLfs(git: Git, o: CheckoutOptions, auth: GitAuth, commit: string): Promise<void> {
@@ -109,10 +126,10 @@ async function fetchLfs(git: Git, o: CheckoutOptions, auth: GitAuth, commit: str
 
 /** Clones or updates the repository at `o.path` and checks out `o.ref` (detached, like the built-in step). */
 export async function checkout(git: Git, o: CheckoutOptions, auth: GitAuth, log: Log): Promise<CheckoutResult> {
-  const created = !existsSync(o.path);
+  const created = firstMissing(o.path);
   let fresh = false;
   try {
-    const reused = await prepareFolder(git, o, log);
+    const reused = await prepareFolder(git, o, auth, log);
     fresh = !reused;
     if (fresh) {
       await git(['init', '--quiet', o.path]);
@@ -121,21 +138,23 @@ export async function checkout(git: Git, o: CheckoutOptions, auth: GitAuth, log:
     await git(['config', '--local', 'gc.auto', '0'], { cwd: o.path });
     await git(['config', '--local', 'http.version', 'HTTP/1.1'], { cwd: o.path });
     if (o.sparseCheckoutDirectories.length) {
-      await git(['sparse-checkout', 'set', '--cone', '--', ...o.sparseCheckoutDirectories], { cwd: o.path });
+      await git(['sparse-checkout', 'set', '--cone', '--', ...o.sparseCheckoutDirectories], { cwd: o.path, auth });
     } else if (reused) {
-      await git(['sparse-checkout', 'disable'], { cwd: o.path, okExitCodes: [1, 128] });
+      await git(['sparse-checkout', 'disable'], { cwd: o.path, auth, okExitCodes: [1, 128] });
     }
     const target = await resolveTarget(git, o.path, auth, o.ref);
-    await git(fetchArgs(o, target.refspec, existsSync(join(o.path, '.git', 'shallow'))), { cwd: o.path, auth });
+    await git(fetchArgs(o, target.refspec, existsSync(join(o.path, '.git', 'shallow'))), { cwd: o.path, auth })
+      .catch((err: unknown) => { throw /not our ref|couldn't find remote ref/i.test(String(err)) ? missingRef(o.ref) : err; });
+    // Auth here too: a partial clone (fetchFilter) downloads the blobs it checks out on demand.
     const lfsEnv = { GIT_LFS_SKIP_SMUDGE: '1' };
-    await git(['checkout', '--progress', '--force', target.checkout], { cwd: o.path, env: lfsEnv });
+    await git(['checkout', '--quiet', '--force', target.checkout], { cwd: o.path, auth, env: lfsEnv });
     const commit = (await git(['rev-parse', 'HEAD'], { cwd: o.path, capture: true })).stdout.trim();
-    await updateSubmodules(git, o, auth);
+    const submodules = await updateSubmodules(git, o, auth);
     await fetchLfs(git, o, auth, commit);
-    return { commit, path: o.path, reused };
+    return { commit, path: o.path, reused, submodules };
   } catch (err) {
     if (fresh) {
-      if (created) rmSync(o.path, { recursive: true, force: true });
+      if (created) rmSync(created, { recursive: true, force: true });
       else for (const entry of readdirSync(o.path)) rmSync(join(o.path, entry), { recursive: true, force: true });
       log.info(`Removed the incomplete clone in ${o.path}.`);
     }

@@ -100,7 +100,8 @@ export function createGit(log: (line: string) => void, secrets: () => readonly s
       }
       // eslint-disable-next-line no-control-regex
       const said = neutralize(tail(scrub(err)).replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, ''));
-      reject(new GitError(`git ${args[0]} failed (exit code ${exitCode})${said ? `:\n${said}` : '.'}`, hintFor(err), exitCode));
+      const command = args.find((a, i) => !a.startsWith('-') && args[i - 1] !== '-c') ?? '';
+      reject(new GitError(`git ${command} failed (exit code ${exitCode})${said ? `:\n${said}` : '.'}`, hintFor(err), exitCode));
     });
   });
 }

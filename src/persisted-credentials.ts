@@ -1,7 +1,7 @@
 /**
- * persistCredentials for a checked-out clone: its .git/config gets our credential helper (a command and a
- * session-file path, never a token), so later git commands in the clone keep working with fresh tokens.
- * The post-job step removes the entries and the session file.
+ * persistCredentials for a checked-out clone and its submodules: each .git/config gets our credential helper
+ * (a command and a session-file path, never a token) for its own organization, so later git commands there
+ * keep working with fresh tokens. The post-job step removes the entries and the session file.
  */
 import { existsSync } from 'node:fs';
 import type { Git } from './git';
@@ -9,7 +9,8 @@ import { helperScriptPath } from './git-job';
 import { helperCommand, removeSession, writeSession } from './git-session';
 import type { IdentitySelector } from './identity';
 import type { Log } from './log';
-import type { HostPolicy } from './organizations';
+import type { HostPolicy, Organization } from './organizations';
+import { parseRepository } from './repository-ref';
 
 export interface PersistedCredential {
   readonly repoPath: string;
@@ -17,16 +18,55 @@ export interface PersistedCredential {
   readonly prefixes: readonly string[];
 }
 
+/** A clone (or submodule) and the URL prefixes of the organization its `origin` lives in. */
+export interface PersistTarget {
+  readonly path: string;
+  readonly prefixes: readonly string[];
+}
+
+/**
+ * The clone and each submodule whose `origin` is an Azure DevOps repository (other organizations included).
+ * Submodules elsewhere (GitHub, a file path) get nothing: the identity has no business there.
+ */
+export async function persistTargets(
+  git: Git, clone: string, organization: Organization, submodules: readonly string[], policy: HostPolicy, log: Log,
+): Promise<PersistTarget[]> {
+  const targets: PersistTarget[] = [{ path: clone, prefixes: organization.gitPrefixes }];
+  for (const path of submodules) {
+    const { stdout } = await git(['remote', 'get-url', 'origin'], { cwd: path, capture: true, okExitCodes: [2, 128] });
+    try {
+      const ref = parseRepository('submodule URL', stdout.trim(), policy, organization, undefined);
+      targets.push({ path, prefixes: ref.organization.gitPrefixes });
+    } catch {
+      log.info(`Not persisting credentials in submodule ${path}: its origin is not an Azure DevOps repository.`);
+    }
+  }
+  return targets;
+}
+
+/** Writes one session file and the helper into each target's .git/config; undoes what it did if a step fails. */
 export async function persistCredentials(
-  git: Git, repoPath: string, tempDir: string, selector: IdentitySelector, prefixes: readonly string[], policy: HostPolicy,
-): Promise<PersistedCredential> {
+  git: Git, targets: readonly PersistTarget[], tempDir: string, selector: IdentitySelector, policy: HostPolicy, log: Log,
+): Promise<PersistedCredential[]> {
+  const prefixes = [...new Set(targets.flatMap((t) => t.prefixes))];
   const sessionFile = writeSession(tempDir, { version: 1, selector, prefixes, policy });
   const command = helperCommand(process.execPath, helperScriptPath(), sessionFile);
-  for (const prefix of prefixes) {
-    await git(['config', '--local', '--add', `credential.${prefix}.helper`, ''], { cwd: repoPath });
-    await git(['config', '--local', '--add', `credential.${prefix}.helper`, command], { cwd: repoPath });
+  const entries: PersistedCredential[] = [];
+  try {
+    for (const target of targets) {
+      entries.push({ repoPath: target.path, sessionFile, prefixes: target.prefixes });
+      for (const prefix of target.prefixes) {
+        // An empty helper first resets helpers configured elsewhere for this URL, so ours is the only one asked.
+        await git(['config', '--local', '--add', `credential.${prefix}.helper`, ''], { cwd: target.path });
+        await git(['config', '--local', '--add', `credential.${prefix}.helper`, command], { cwd: target.path });
+      }
+    }
+  } catch (err) {
+    await removePersistedCredentials(git, tempDir, entries, log);
+    removeSession(tempDir, sessionFile);
+    throw err;
   }
-  return { repoPath, sessionFile, prefixes };
+  return entries;
 }
 
 /** Removes what persistCredentials added. Idempotent; a clone that is already gone is fine. */

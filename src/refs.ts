@@ -31,14 +31,16 @@ export function branchName(ref: string): string {
   return ref.replace(/^refs\/heads\//, '');
 }
 
-const FILTER = /^(blob:none|blob:limit=\d+[kmg]?|tree:\d+|object:type=(blob|tree|commit|tag))$/;
+/**
+ * A partial-clone filter. Azure Repos serves exactly two, and fails the clone for any other such as
+ * blob:limit (devblogs.microsoft.com/devops, "Git Partial Clone Now Supported in Azure DevOps").
+ */
+export const FETCH_FILTERS = ['blob:none', 'tree:0'] as const;
 
-/** A partial-clone filter (`blob:none`, `tree:0`, `blob:limit=1m`, combined with '+'). */
 export function filterInput(input: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
-  const parts = value.split('+');
-  if (!parts.every((p) => FILTER.test(p))) {
-    throw new InputError(input, value, 'must be a git partial-clone filter such as blob:none, tree:0 or blob:limit=1m (combine with +)');
+  if (!(FETCH_FILTERS as readonly string[]).includes(value)) {
+    throw new InputError(input, value, 'must be blob:none (blobless partial clone) or tree:0 (treeless), the filters Azure Repos serves');
   }
-  return parts.length > 1 ? `combine:${parts.join('+')}` : value;
+  return value;
 }

@@ -26,8 +26,7 @@ export function pathInside(input: string, value: string, root: string, rootName:
   }
   const base = realish(resolve(root));
   const target = realish(resolve(root, value));
-  if (!isInside(base, target) || (!allowRoot && target === base)) {
-    throw new InputError(input, value, `must be a path inside ${rootName} (${root})${allowRoot ? '' : ', not the folder itself'}`);
-  }
+  if (!isInside(base, target)) throw new InputError(input, value, `must be a path inside ${rootName} (${root})`);
+  if (!allowRoot && target === base) throw new InputError(input, value, `must be a path inside ${rootName} (${root}), not the folder itself`);
   return target;
 }

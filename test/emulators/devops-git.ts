@@ -83,6 +83,11 @@ function runBackend(
     REMOTE_USER: remoteUser, // enables receive-pack
     REMOTE_ADDR: req.socket.remoteAddress ?? '127.0.0.1',
     GIT_HTTP_EXPORT_ALL: '1',
+    // Azure Repos serves blobless and treeless partial clones (devblogs.microsoft.com/devops,
+    // "Git Partial Clone Now Supported in Azure DevOps", 2023-11-01); http-backend refuses filters by default.
+    GIT_CONFIG_COUNT: '1',
+    GIT_CONFIG_KEY_0: 'uploadpack.allowFilter',
+    GIT_CONFIG_VALUE_0: 'true',
   });
   // Chunked request bodies (git uses them above http.postBuffer) must arrive without CONTENT_LENGTH.
   if (req.headers['content-length'] !== undefined) env.CONTENT_LENGTH = req.headers['content-length'];

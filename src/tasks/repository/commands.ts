@@ -6,7 +6,7 @@ import { TaskError } from '../../errors';
 import { createGit, type GitAuth } from '../../git';
 import type { AzureDevOpsToken } from '../../identity';
 import { formatTable, listRepositories } from '../../list';
-import { persistCredentials } from '../../persisted-credentials';
+import { persistCredentials, persistTargets } from '../../persisted-credentials';
 import { StateKey, type Pipeline } from '../../pipeline';
 import { openPullRequest } from '../../pull-request';
 import { push } from '../../push';
@@ -47,10 +47,11 @@ export async function runCheckout(run: Run, s: CheckoutSettings): Promise<void> 
   const g = git(run);
   const result = await checkout(g, { ...s, url: cloneUrl(s.repository), ref }, gitAuth(run), run.p);
   if (s.persistCredentials) {
-    const entry = await persistCredentials(g, result.path, run.settings.tempDirectory, run.settings.identity, s.repository.organization.gitPrefixes, run.settings.policy);
+    const targets = await persistTargets(g, result.path, s.repository.organization, result.submodules, run.settings.policy, run.p);
+    const entries = await persistCredentials(g, targets, run.settings.tempDirectory, run.settings.identity, run.settings.policy, run.p);
     const saved = JSON.parse(run.p.loadState(StateKey.PersistedCredentials) ?? '[]') as unknown[];
-    run.p.saveState(StateKey.PersistedCredentials, JSON.stringify([...saved, entry]));
-    run.p.info('Later git commands in this clone authenticate with the identity until the job ends.');
+    run.p.saveState(StateKey.PersistedCredentials, JSON.stringify([...saved, ...entries]));
+    run.p.info(`Later git commands in this clone${entries.length > 1 ? ' and its submodules' : ''} authenticate with the identity until the job ends.`);
   }
   run.p.setVariable('commit', result.commit, { isOutput: true });
   run.p.setVariable('path', result.path, { isOutput: true });
