@@ -4,8 +4,10 @@
  * own rest client and version negotiation); the repositories of each project are then read concurrently.
  */
 import type { ICoreApi } from 'azure-devops-node-api/CoreApi';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { IGitApi } from 'azure-devops-node-api/GitApi';
-import { call, toRepositoryInfo, type Connection, type RepositoryInfo } from './repos';
+import { call, projectNotFound, toRepositoryInfo, type Connection, type RepositoryInfo } from './repos';
 
 const PROJECT_PAGE = 100;
 const CONCURRENCY = 8;
@@ -53,8 +55,13 @@ async function mapConcurrently<T, R>(items: readonly T[], limit: number, work: (
 /** Repositories of `project`, or of every project when it is undefined; sorted by project then name. */
 export async function listRepositories(c: Connection, git: IGitApi, core: ICoreApi, project?: string): Promise<RepositoryInfo[]> {
   const projects = project ? [project] : await listProjects(c, core);
-  const perProject = await mapConcurrently(projects, CONCURRENCY, async (name) =>
-    (await call(c, `list repositories of project '${name}'`, () => git.getRepositories(name))) ?? []);
+  const perProject = await mapConcurrently(projects, CONCURRENCY, async (name) => {
+    const repos = await call(c, `list repositories of project '${name}'`, () => git.getRepositories(name));
+    // node-api turns a 404 into null. A project of the organization's own list may have just been deleted;
+    // a project the user named must exist.
+    if (!repos && project) throw projectNotFound(c, project);
+    return repos ?? [];
+  });
   return perProject.flat().map(toRepositoryInfo).sort((a, b) =>
     a.projectName.localeCompare(b.projectName) || a.name.localeCompare(b.name));
 }
@@ -71,4 +78,12 @@ function formatSize(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`;
   return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
+}
+
+/** Writes the list as JSON to `path` (folders created), complete or not at all. */
+export function writeRepositoryList(path: string, repos: readonly RepositoryInfo[]): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const partial = `${path}.partial-${process.pid}`;
+  writeFileSync(partial, `${JSON.stringify(repos, null, 2)}\n`);
+  renameSync(partial, path);
 }

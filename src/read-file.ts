@@ -4,8 +4,8 @@
  */
 import type { IGitApi } from 'azure-devops-node-api/GitApi';
 import type { IncomingMessage } from 'node:http';
-import { createWriteStream, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { DevOpsError } from './errors';
 import { explainDevOpsError, retrying } from './devops';
@@ -30,8 +30,35 @@ async function body(stream: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export async function readFile(c: Connection, git: IGitApi, repo: RepositoryInfo, filePath: string, ref: string | undefined, destination: string): Promise<number> {
-  const what = `read '${filePath}'${ref ? ` at '${ref}'` : ''} from '${repo.name}'`;
+/** Why an Items request answered 404: the file is missing at a version that exists, or the version is. */
+function missingKind(text: string): 'file' | 'ref' | undefined {
+  if (/TF401174|GitItemNotFoundException/.test(text)) return 'file';
+  if (/TF401175|TF401029|TF401048|GitUnresolvableToCommitException|GitCommitDoesNotExistException/.test(text)) return 'ref';
+  return undefined;
+}
+
+/** Writes `stream` to `destination` through a temporary file beside it, so only a complete file appears. */
+async function save(stream: IncomingMessage, destination: string): Promise<number> {
+  mkdirSync(dirname(destination), { recursive: true });
+  const partial = `${destination}.partial-${process.pid}`;
+  try {
+    await pipeline(stream, createWriteStream(partial, { mode: 0o644 }));
+    renameSync(partial, destination);
+  } finally {
+    rmSync(partial, { force: true });
+  }
+  return statSync(destination).size;
+}
+
+/**
+ * Reads `filePath` at `ref` (default branch when undefined) into `destination`; returns where and how big. A short
+ * ref is tried as a branch, then as a tag. A missing file and a missing ref each get their own message.
+ */
+export async function readFile(
+  c: Connection, git: IGitApi, repo: RepositoryInfo, filePath: string, ref: string | undefined, destination: string,
+): Promise<{ path: string; size: number }> {
+  const where = `'${repo.projectName}/${repo.name}'`;
+  const what = `read '${filePath}'${ref ? ` at '${ref}'` : ''} from ${where}`;
   let lastError: unknown;
   for (const version of versionCandidates(ref)) {
     const stream = (await retrying(what, c.log, async () => {
@@ -43,26 +70,26 @@ export async function readFile(c: Connection, git: IGitApi, repo: RepositoryInfo
       return res;
     }).catch((err: unknown) => { throw explainDevOpsError(err, c.ref.organization, what, c.claims); }));
     if (stream.statusCode === 200) {
-      mkdirSync(dirname(destination), { recursive: true });
-      const partial = `${destination}.partial-${process.pid}`;
-      try {
-        await pipeline(stream, createWriteStream(partial, { mode: 0o644 }));
-        renameSync(partial, destination);
-      } finally {
-        rmSync(partial, { force: true });
-      }
-      return statSync(destination).size;
+      // An existing folder as destination receives the file under its own name.
+      const path = existsSync(destination) && statSync(destination).isDirectory() ? join(destination, posix.basename(filePath)) : destination;
+      return { path, size: await save(stream, path) };
     }
     const text = await body(stream);
     let message = text;
     try { message = (JSON.parse(text) as { message?: string }).message ?? text; } catch { /* not JSON */ }
-    lastError = Object.assign(new Error(message), { statusCode: stream.statusCode, result: { message } });
-    if (stream.statusCode !== 404) break;
+    lastError = Object.assign(new Error(message), { statusCode: stream.statusCode, result: { message }, responseHeaders: stream.headers });
+    // A short ref that is not a branch may be a tag; anything else is final.
+    if (stream.statusCode !== 404 || missingKind(text) !== 'ref') break;
   }
   const explained = explainDevOpsError(lastError, c.ref.organization, what, c.claims);
-  if (explained instanceof DevOpsError && explained.status === 404) {
-    throw new DevOpsError(`Could not ${what}: the file or the ref does not exist (${explained.message.replace(/^Could not [^:]*: /, '')}).`,
-      'Check filePath (a path from the repository root, e.g. /build/shared.yml) and ref.', 404);
+  const kind = explained instanceof DevOpsError && explained.status === 404 ? missingKind((lastError as Error).message) : undefined;
+  if (kind === 'ref') {
+    throw new DevOpsError(`The ref '${ref ?? ''}' does not exist in ${where} (TF401175): no branch, tag or commit has that name.`,
+      'Check ref: a branch (main), a tag (v1.2), a full ref (refs/tags/v1.2) or a full 40-character commit SHA.', 404, { cause: lastError });
+  }
+  if (kind === 'file') {
+    throw new DevOpsError(`The file '${filePath}' does not exist in ${where} at ${ref ? `'${ref}'` : 'the default branch'} (TF401174).`,
+      'Check filePath: the path of a file from the repository root, such as /build/shared.yml (folders cannot be read).', 404, { cause: lastError });
   }
   throw explained;
 }

@@ -64,6 +64,14 @@ export async function gitApi(c: Connection): Promise<IGitApi> {
   return call(c, 'discover the Git REST API', () => c.api.getGitApi());
 }
 
+/** TF200016, as Azure DevOps words it for a project that does not exist or that the identity cannot see. */
+export function projectNotFound(c: Connection, project: string): DevOpsError {
+  return new DevOpsError(
+    `TF200016: Project '${project}' does not exist in organization '${c.ref.organization.name}', or the identity cannot see it.`,
+    'Check the project name, and add the identity to the project (or give it Basic access: Stakeholder cannot read repositories).',
+    404);
+}
+
 /** Looks a repository up by name; tells "project not found" (TF200016) from "repository not found" (TF401019). */
 export async function getRepository(c: Connection, git: IGitApi): Promise<RepositoryInfo> {
   const { project, repository } = c.ref;
@@ -75,12 +83,7 @@ export async function getRepository(c: Connection, git: IGitApi): Promise<Reposi
   }
   const core = await call(c, 'discover the Core REST API', () => c.api.getCoreApi());
   const found = await call(c, `read project '${project}'`, () => core.getProject(project));
-  if (!found) {
-    throw new DevOpsError(
-      `TF200016: Project '${project}' does not exist in organization '${c.ref.organization.name}', or the identity cannot see it.`,
-      'Check the project name, and add the identity to the project (or give it Basic access: Stakeholder cannot read repositories).',
-      404);
-  }
+  if (!found) throw projectNotFound(c, project);
   throw new DevOpsError(
     `TF401019: Repository '${repository}' does not exist in project '${project}' of '${c.ref.organization.name}', or the identity has no permission to read it.`,
     'Check the repository name, and grant the identity Read on it (Basic access is required; Stakeholder cannot read repositories).',

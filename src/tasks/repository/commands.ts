@@ -1,11 +1,10 @@
 /** One function per `command` of ManagedIdentityRepository@1, each over the shared library. */
-import { writeFileSync } from 'node:fs';
 import { checkout } from '../../checkout';
 import { connectOrganization, whoAmI } from '../../devops';
 import { TaskError } from '../../errors';
 import { createGit, type GitAuth } from '../../git';
 import type { AzureDevOpsToken } from '../../identity';
-import { formatTable, listRepositories } from '../../list';
+import { formatTable, listRepositories, writeRepositoryList } from '../../list';
 import { persistCredentials, persistTargets } from '../../persisted-credentials';
 import { StateKey, type Pipeline } from '../../pipeline';
 import { openPullRequest } from '../../pull-request';
@@ -65,7 +64,7 @@ export async function runList(run: Run, s: ListSettings): Promise<void> {
   const repos = await listRepositories(c, git, core, s.project);
   run.p.info(formatTable(repos));
   if (s.outputFile) {
-    writeFileSync(s.outputFile, `${JSON.stringify(repos, null, 2)}\n`);
+    writeRepositoryList(s.outputFile, repos);
     run.p.info(`Wrote ${repos.length} repositories to ${s.outputFile}.`);
   }
   run.p.setVariable('count', String(repos.length), { isOutput: true });
@@ -76,9 +75,9 @@ export async function runReadFile(run: Run, s: ReadFileSettings): Promise<void> 
   const c = await connect(run, s.repository);
   const api = await gitApi(c);
   const repo = await getRepository(c, api);
-  const size = await readFile(c, api, repo, s.filePath, s.ref, s.destination);
-  run.p.setVariable('path', s.destination, { isOutput: true });
-  run.p.info(`Wrote ${s.filePath} (${size} bytes) from ${describeRepository(s.repository)} to ${s.destination}.`);
+  const { path, size } = await readFile(c, api, repo, s.filePath, s.ref, s.destination);
+  run.p.setVariable('path', path, { isOutput: true });
+  run.p.info(`Wrote ${s.filePath} (${size} bytes) from ${describeRepository(s.repository)}${s.ref ? ` at ${s.ref}` : ''} to ${path}.`);
 }
 
 async function originRepository(run: Run, s: PushSettings): Promise<RepositoryRef> {
