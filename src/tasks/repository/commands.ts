@@ -10,6 +10,7 @@ import { StateKey, type Pipeline } from '../../pipeline';
 import { openPullRequest } from '../../pull-request';
 import { push } from '../../push';
 import { readFile } from '../../read-file';
+import { branchName } from '../../refs';
 import { call, getRepository, gitApi, type Connection } from '../../repos';
 import { cloneUrl, describeRepository, parseRepository, type RepositoryRef } from '../../repository-ref';
 import { derivedForms } from '../../secrets';
@@ -80,19 +81,36 @@ export async function runReadFile(run: Run, s: ReadFileSettings): Promise<void> 
   run.p.info(`Wrote ${s.filePath} (${size} bytes) from ${describeRepository(s.repository)}${s.ref ? ` at ${s.ref}` : ''} to ${path}.`);
 }
 
+/** An origin remote as an https repository URL: credentials dropped (never shown), Azure Repos SSH remotes translated. */
+function originUrl(origin: string): string {
+  const ssh = /^(?:ssh:\/\/)?[^@/\s]+@(?:ssh\.dev\.azure\.com|vs-ssh\.visualstudio\.com)(?::22)?[:/]v3\/([^/]+)\/([^/]+)\/([^/]+?)\/?$/i.exec(origin);
+  if (ssh) return `https://dev.azure.com/${ssh[1]}/${ssh[2]}/_git/${ssh[3]}`;
+  return origin.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/]*@/i, '$1');
+}
+
+/** `repository`, or else the Azure DevOps repository the `origin` remote of sourceDirectory names. */
 async function originRepository(run: Run, s: PushSettings): Promise<RepositoryRef> {
   if (s.repository) return s.repository;
-  const { stdout } = await git(run)(['remote', 'get-url', 'origin'], { cwd: s.sourceDirectory, capture: true, okExitCodes: [2, 128] });
-  const origin = stdout.trim();
-  if (!origin) throw new TaskError(`${s.sourceDirectory} has no 'origin' remote.`, 'Give repository.');
-  return parseRepository('repository (from the origin remote)', origin, run.settings.policy, undefined, undefined);
+  const dir = s.sourceDirectory;
+  const { stdout, exitCode } = await git(run)(['remote', 'get-url', 'origin'], { cwd: dir, capture: true, okExitCodes: [2, 128] });
+  if (exitCode === 128) throw new TaskError(`${dir} is not a git repository.`, 'Point sourceDirectory at a clone, e.g. one made by command: checkout.');
+  const origin = exitCode === 0 ? originUrl(stdout.trim()) : '';
+  if (!origin) throw new TaskError(`${dir} has no 'origin' remote, so the repository to push to is not known.`, 'Give repository.');
+  try {
+    return parseRepository('repository', origin, run.settings.policy, undefined, undefined);
+  } catch {
+    throw new TaskError(`The 'origin' remote of ${dir} is not an Azure DevOps repository (${origin}).`,
+      'Give repository: {organization}/{project}/{repository} or https://dev.azure.com/{organization}/{project}/_git/{repository}.');
+  }
 }
 
 export async function runPush(run: Run, s: PushSettings): Promise<void> {
   const target = await originRepository(run, s);
   const c = await connect(run, target);
   await getRepository(c, await gitApi(c));
-  const result = await push(git(run), { ...s, url: cloneUrl(target) }, gitAuth(run), run.p);
+  const repository = describeRepository(target);
+  if (!s.repository) run.p.info(`Pushing to ${repository}, the origin remote of ${s.sourceDirectory}.`);
+  const result = await push(git(run), { ...s, url: cloneUrl(target), repository }, gitAuth(run), run.p);
   run.p.setVariable('commit', result.commit, { isOutput: true });
 }
 
@@ -117,12 +135,13 @@ export async function runPullRequest(run: Run, s: PullRequestSettings): Promise<
   const result = await openPullRequest(c, api, repo, {
     sourceBranch: s.sourceBranch,
     targetBranch: target,
-    title: s.title ?? `Merge ${s.sourceBranch} into ${(target ?? '').replace(/^refs\/heads\//, '')}`,
+    title: s.title ?? `Merge ${branchName(s.sourceBranch)} into ${branchName(target ?? '')}`,
+    keepTitle: s.title === undefined,
     description: s.description,
     isDraft: s.isDraft,
     autoComplete: s.autoComplete ? { mergeStrategy: s.mergeStrategy, deleteSourceBranch: s.deleteSourceBranch, identityId } : undefined,
   });
   run.p.setVariable('pullRequestId', String(result.id), { isOutput: true });
   run.p.setVariable('pullRequestUrl', result.url, { isOutput: true });
-  run.p.info(`${result.created ? 'Created' : 'Updated'} pull request ${result.id}: ${result.url}`);
+  run.p.info(`${result.created ? 'Created' : 'Found'} pull request ${result.id}: ${result.url}`);
 }

@@ -40,7 +40,7 @@ export interface PushSettings {
 export interface TagSettings { readonly command: 'tag'; readonly repository: RepositoryRef; readonly tagName: string; readonly ref?: string; readonly message?: string }
 export interface PullRequestSettings {
   readonly command: 'pullRequest'; readonly repository: RepositoryRef; readonly sourceBranch: string; readonly targetBranch?: string;
-  readonly title?: string; readonly description: string; readonly isDraft: boolean;
+  readonly title?: string; readonly description?: string; readonly isDraft: boolean;
   readonly autoComplete: boolean; readonly mergeStrategy: MergeStrategy; readonly deleteSourceBranch: boolean;
 }
 export type CommandSettings = CheckoutSettings | ListSettings | ReadFileSettings | PushSettings | TagSettings | PullRequestSettings;
@@ -68,7 +68,9 @@ function repositoryInput(ctx: Context, name = 'repository', command = ''): Repos
 
 function branchInput(source: InputSource, name: string): string | undefined {
   const value = refInput(name, source.input(name));
-  if (value !== undefined && /^[0-9a-f]{40}$/i.test(value)) throw new InputError(name, value, 'must be a branch name such as main or refs/heads/main');
+  if (value !== undefined && (/^[0-9a-f]{40}$/i.test(value) || (value.startsWith('refs/') && !value.startsWith('refs/heads/')))) {
+    throw new InputError(name, value, 'must be a branch name such as main or refs/heads/main');
+  }
   return value;
 }
 
@@ -166,16 +168,23 @@ function tag(ctx: Context): TagSettings {
   return { command: 'tag', repository, tagName, ref: refInput('ref', ctx.source.input('ref')), message: ctx.source.input('message') };
 }
 
+/** Azure DevOps refuses pull request descriptions over 4000 characters. */
+function descriptionInput(source: InputSource): string | undefined {
+  const value = source.input('description');
+  if (value !== undefined && value.length > 4000) throw new InputError('description', value, `must be at most 4000 characters (it has ${value.length})`);
+  return value;
+}
+
 function pullRequest(ctx: Context): PullRequestSettings {
   const strategy = ctx.source.input('mergeStrategy') ?? 'squash';
-  if (!(strategy in MERGE_STRATEGIES)) throw new InputError('mergeStrategy', strategy, `must be one of ${Object.keys(MERGE_STRATEGIES).join(', ')}`);
+  if (!Object.hasOwn(MERGE_STRATEGIES, strategy)) throw new InputError('mergeStrategy', strategy, `must be one of ${Object.keys(MERGE_STRATEGIES).join(', ')}`);
   return {
     command: 'pullRequest',
     repository: repositoryInput(ctx, 'repository', 'pullRequest'),
     sourceBranch: (branchInput(ctx.source, 'sourceBranch') ?? required(ctx.source, 'sourceBranch', 'pullRequest')),
     targetBranch: branchInput(ctx.source, 'targetBranch'),
     title: ctx.source.input('title'),
-    description: ctx.source.input('description') ?? '',
+    description: descriptionInput(ctx.source),
     isDraft: booleanInput(ctx.source, 'isDraft', false),
     autoComplete: booleanInput(ctx.source, 'autoComplete', false),
     mergeStrategy: strategy as MergeStrategy,
