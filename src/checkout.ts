@@ -50,11 +50,17 @@ function missingRef(ref: string): TaskError {
 /** Finds what `ref` names on the remote: a branch first, then a tag, like the built-in checkout. */
 export async function resolveTarget(git: Git, cwd: string, auth: GitAuth, ref: string): Promise<Target> {
   if (COMMIT_SHA.test(ref)) return { refspec: `+${ref}:refs/remotes/origin/commit-${ref}`, checkout: ref };
-  const candidates = ref.startsWith('refs/') ? [ref] : [`refs/heads/${ref}`, `refs/tags/${ref}`];
+  // A full ref (also the default branch the REST API named) needs no look-up: the fetch itself says if it is missing.
+  if (ref.startsWith('refs/')) return target(ref);
+  const candidates = [`refs/heads/${ref}`, `refs/tags/${ref}`];
   const { stdout } = await git(['ls-remote', '--', 'origin', ...candidates], { cwd, auth, capture: true });
   const found = new Set(stdout.split('\n').map((l) => l.split('\t')[1]).filter(Boolean));
   const name = candidates.find((c) => found.has(c));
   if (!name) throw missingRef(ref);
+  return target(name);
+}
+
+function target(name: string): Target {
   const local = name.startsWith('refs/tags/') ? name : `refs/remotes/origin/${name.replace(/^refs\/(heads\/)?/, '')}`;
   return { refspec: `+${name}:${local}`, checkout: local };
 }

@@ -194,6 +194,8 @@ describe('ManagedIdentityRepository@1 checkout (packaged, through the agent-like
         /Organization 'northwind' belongs to tenant .* another tenant/, /own Microsoft Entra tenant/],
       ['a branch that does not exist', { repository: TEMPLATES, ref: 'no-such-branch' },
         /^The ref 'no-such-branch' does not exist in the repository: no branch, tag or commit has that name\.$/, /40-character commit SHA/],
+      ['a full ref that does not exist', { repository: TEMPLATES, ref: 'refs/heads/no-such-branch' },
+        /^The ref 'refs\/heads\/no-such-branch' does not exist in the repository/, /40-character commit SHA/],
       ['a commit that does not exist', { repository: TEMPLATES, ref: '0123456789abcdef0123456789abcdef01234567' },
         /^The ref '0123456789abcdef0123456789abcdef01234567' does not exist in the repository/],
     ];
