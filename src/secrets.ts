@@ -23,12 +23,10 @@ export function maskToken(sink: SecretSink, token: string): void {
   for (const form of derivedForms(token)) sink.setSecret(form);
 }
 
-/** Gets the token for a task step: masks every form of it at once, then says where it came from. */
+/** Gets the token for a task step (logging the identity source and why before asking), and masks every form of it at once. */
 export async function acquireToken(p: SecretSink & Log, selector: IdentitySelector): Promise<AzureDevOpsToken> {
   p.info(`Getting an Azure DevOps token for ${describeSelector(selector)}.`);
-  const token = await getAzureDevOpsToken(selector, p);
+  const token = await getAzureDevOpsToken(selector, p, { announce: true });
   maskToken(p, token.token);
-  p.info(`Identity source: ${token.source.name} (${token.source.reason}).`);
-  if (token.source.ignored.length) p.warn(`Also set, but not what chose the identity source: ${token.source.ignored.join(', ')}.`);
   return token;
 }
