@@ -122,16 +122,22 @@ function firstMissing(path: string): string | undefined {
   return top;
 }
 
-async function fetchLfs(git: Git, o: CheckoutOptions, auth: GitAuth, commit: string): Promise<void> {
+/** Refuses lfs: true before anything is fetched when git-lfs is missing. */
+async function requireLfs(git: Git, o: CheckoutOptions): Promise<void> {
   if (!o.lfs) return;
   const { exitCode } = await git(['lfs', 'version'], { capture: true, okExitCodes: [1, 128, 127] });
   if (exitCode !== 0) throw new TaskError('lfs is true but git-lfs is not installed on the agent.', 'Install Git LFS on the agent (git lfs install), or set lfs: false.');
+}
+
+async function fetchLfs(git: Git, o: CheckoutOptions, auth: GitAuth, commit: string): Promise<void> {
+  if (!o.lfs) return;
   await git(['lfs', 'fetch', 'origin', commit], { cwd: o.path, auth });
   await git(['lfs', 'checkout'], { cwd: o.path, auth });
 }
 
 /** Clones or updates the repository at `o.path` and checks out `o.ref` (detached, like the built-in step). */
 export async function checkout(git: Git, o: CheckoutOptions, auth: GitAuth, log: Log): Promise<CheckoutResult> {
+  await requireLfs(git, o);
   const created = firstMissing(o.path);
   let fresh = false;
   try {

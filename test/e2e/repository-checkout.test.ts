@@ -228,6 +228,16 @@ describe('ManagedIdentityRepository@1 checkout (packaged, through the agent-like
       });
     }
 
+    it('refuses lfs: true on an agent without git-lfs before fetching anything', async function () {
+      if ((await run('git', ['lfs', 'version'], { PATH: process.env['PATH'] ?? '' })).status === 0) this.skip();
+      const before = h.emu.devops.requests.filter((r) => r.path.includes('/_git/')).length;
+      const result = await h.run([checkout({ repository: TEMPLATES, lfs: 'true' })], { keepTempDirectory: true });
+      assert.equal(failure(result), 'lfs is true but git-lfs is not installed on the agent.');
+      assert.match(result.log, /Install Git LFS on the agent/);
+      assert.equal(h.emu.devops.requests.filter((r) => r.path.includes('/_git/')).length, before, 'no git request');
+      nothingLeft(result);
+    });
+
     it('does not touch a folder that is not a clone of the repository unless clean is true', async () => {
       const result = await h.run([
         { script: 'mkdir -p "$PIPELINE_WORKSPACE/mine" && echo precious > "$PIPELINE_WORKSPACE/mine/file.txt"' },
