@@ -71,11 +71,23 @@ async function originOf(git: Git, path: string): Promise<string | undefined> {
   return exitCode === 0 ? stdout.trim() : undefined;
 }
 
+/**
+ * Whether two remote URLs name the same repository, as Azure DevOps spells them in several ways: with or
+ * without the `{org}@` user name (the REST remoteUrl and the built-in checkout have it), a trailing slash or
+ * `.git`, and any letter case.
+ */
+export function sameRemote(a: string, b: string): boolean {
+  const canonical = (url: string): string => url.trim().replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, '$1').replace(/(\.git)?\/*$/i, '').toLowerCase();
+  return canonical(a) === canonical(b);
+}
+
 /** Decides between re-using the folder, emptying it (clean) or refusing. Returns whether it is re-used. */
 async function prepareFolder(git: Git, o: CheckoutOptions, auth: GitAuth, log: Log): Promise<boolean> {
   const origin = await originOf(git, o.path);
-  if (origin !== undefined && origin.toLowerCase() === o.url.toLowerCase()) {
+  if (origin !== undefined && sameRemote(origin, o.url)) {
     log.info(`Re-using the existing clone in ${o.path}.`);
+    // Our own spelling of the URL: drops a user name, or a credential someone left in it.
+    await git(['remote', 'set-url', 'origin', o.url], { cwd: o.path });
     if (o.clean) {
       await git(['clean', '-ffdx'], { cwd: o.path });
       await git(['reset', '--hard', 'HEAD'], { cwd: o.path, auth, okExitCodes: [128] });

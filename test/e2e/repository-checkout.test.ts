@@ -135,7 +135,7 @@ describe('ManagedIdentityRepository@1 checkout (packaged, through the agent-like
   it('re-uses the clone on a second run with clean: true (fetch + reset) and removes untracked files', async () => {
     const result = await h.run([
       checkout({ repository: TEMPLATES, ref: 'main', path: 'reuse' }, 'first'),
-      { script: 'cd "$CLONE" && echo scratch > untracked.txt && mkdir -p build && echo x > build/out.o && echo edited >> README.md && echo kept > .git/marker && stat -c %i .git > "$AGENT_TEMPDIRECTORY/../inode"', env: { CLONE: '$(first.path)' } },
+      { script: 'cd "$CLONE" && git remote set-url origin "$(git remote get-url origin | sed "s#//#//fabrikam@#")" && echo scratch > untracked.txt && mkdir -p build && echo x > build/out.o && echo edited >> README.md && echo kept > .git/marker && stat -c %i .git > "$AGENT_TEMPDIRECTORY/../inode"', env: { CLONE: '$(first.path)' } },
       checkout({ repository: TEMPLATES, ref: 'release/1.0', path: 'reuse', clean: 'true' }, 'second'),
     ]);
     assert.equal(result.result, 'Succeeded', result.log);
@@ -147,6 +147,7 @@ describe('ManagedIdentityRepository@1 checkout (packaged, through the agent-like
     assert.doesNotMatch(readFileSync(join(path, 'README.md'), 'utf8'), /edited/, 'local edits are reset');
     assert.equal(result.variables.get('second.commit')?.value, await git(bare, 'rev-parse', 'release/1.0'), 'the new ref was fetched');
     assert.equal(await git(path, 'status', '--porcelain', '--ignored'), '');
+    assert.doesNotMatch(await git(path, 'remote', 'get-url', 'origin'), /@/, 'a clone whose origin has the {org}@ user name is the same repository; the URL is ours again');
   });
 
   it('with persistCredentials, later plain git fetches in the clone and its cross-org submodule work; after the post-job step nothing authenticates and nothing holds a token', async () => {
