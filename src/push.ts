@@ -57,11 +57,20 @@ async function localTags(git: Git, cwd: string, commit: string): Promise<Map<str
   return tags;
 }
 
-async function resolveCommit(git: Git, cwd: string, ref: string): Promise<string> {
-  const inside = await git(['rev-parse', '--is-inside-work-tree'], { cwd, capture: true, okExitCodes: [128] });
-  if (inside.exitCode !== 0) {
-    throw new TaskError(`${cwd} is not a git repository.`, 'Point sourceDirectory at a clone, e.g. one made by command: checkout.');
+/** Fails clearly unless `dir` is in a git work tree; other refusals (e.g. git's "dubious ownership") keep git's own words. */
+export async function requireWorkTree(git: Git, dir: string): Promise<void> {
+  try {
+    await git(['rev-parse', '--is-inside-work-tree'], { cwd: dir, capture: true });
+  } catch (err) {
+    if (err instanceof GitError && /not a git repository/i.test(err.message)) {
+      throw new TaskError(`${dir} is not a git repository.`, 'Point sourceDirectory at a clone, e.g. one made by command: checkout.');
+    }
+    throw err;
   }
+}
+
+async function resolveCommit(git: Git, cwd: string, ref: string): Promise<string> {
+  await requireWorkTree(git, cwd);
   const verified = await git(['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`], { cwd, capture: true, okExitCodes: [1] });
   const commit = verified.stdout.trim().toLowerCase();
   if (verified.exitCode !== 0 || !commit) {

@@ -208,6 +208,32 @@ describe('ManagedIdentityRepository@1 push, tag and pullRequest (packaged, throu
     assertNoLeaks(forced, recorder);
   });
 
+  it('takes the repository from an origin remote carrying credentials without using or showing them, and refuses an origin elsewhere or no repository', async () => {
+    const { agentRoot, dir } = await agentWithClone('templates');
+    const ours = await commit(dir, 'ORIGIN', 'origin\n', 'Origin change');
+    const password = 'hunter2-not-the-token';
+    await git(dir, ['remote', 'set-url', 'origin', cloneUrl().replace('//fabrikam@', `//someone:${password}@`)]);
+    const inputs = { command: 'push', sourceDirectory: 's/templates', targetBranch: 'origin/credentials' };
+    const pushed = await h.run([{ task, name: 'push', inputs }], { agentRoot });
+    assert.equal(pushed.result, 'Succeeded', pushed.log);
+    assert.equal(await remote('refs/heads/origin/credentials'), ours);
+    assert.ok(!pushed.steps[0]!.raw.includes(password), 'the password in the origin URL is never shown');
+
+    await git(dir, ['remote', 'set-url', 'origin', `https://someone:${password}@github.com/contoso/app.git`]);
+    const elsewhere = await h.run([{ task, inputs }], { agentRoot });
+    assert.equal(elsewhere.result, 'Failed');
+    assert.equal(elsewhere.steps[0]!.errors.length, 1, errors(elsewhere));
+    assert.match(errors(elsewhere), /The 'origin' remote of .*templates is not an Azure DevOps repository \(https:\/\/github\.com\/contoso\/app\.git\)\./);
+    assert.match(elsewhere.log, /Give repository/);
+    assert.ok(!elsewhere.steps[0]!.raw.includes(password));
+
+    mkdirSync(join(agentRoot, '_work', '1', 's', 'plain'));
+    const plain = await h.run([{ task, inputs: { ...inputs, sourceDirectory: 's/plain' } }], { agentRoot });
+    assert.equal(plain.result, 'Failed');
+    assert.equal(plain.steps[0]!.errors.length, 1, errors(plain));
+    assert.match(errors(plain), /plain is not a git repository\./);
+  });
+
   it('creates lightweight and annotated tags on a branch, a tag or a commit, idempotently, and refuses a tag that exists on another commit', async () => {
     const main = (await remote('refs/heads/main'))!;
     const release = (await remote('refs/heads/release/1.0'))!;

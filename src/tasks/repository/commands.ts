@@ -8,7 +8,7 @@ import { formatTable, listRepositories, writeRepositoryList } from '../../list';
 import { persistCredentials, persistTargets } from '../../persisted-credentials';
 import { StateKey, type Pipeline } from '../../pipeline';
 import { openPullRequest } from '../../pull-request';
-import { push } from '../../push';
+import { push, requireWorkTree } from '../../push';
 import { readFile } from '../../read-file';
 import { branchName } from '../../refs';
 import { call, getRepository, gitApi, type Connection } from '../../repos';
@@ -92,8 +92,8 @@ function originUrl(origin: string): string {
 async function originRepository(run: Run, s: PushSettings): Promise<RepositoryRef> {
   if (s.repository) return s.repository;
   const dir = s.sourceDirectory;
-  const { stdout, exitCode } = await git(run)(['remote', 'get-url', 'origin'], { cwd: dir, capture: true, okExitCodes: [2, 128] });
-  if (exitCode === 128) throw new TaskError(`${dir} is not a git repository.`, 'Point sourceDirectory at a clone, e.g. one made by command: checkout.');
+  await requireWorkTree(git(run), dir);
+  const { stdout, exitCode } = await git(run)(['remote', 'get-url', 'origin'], { cwd: dir, capture: true, okExitCodes: [2] });
   const origin = exitCode === 0 ? originUrl(stdout.trim()) : '';
   if (!origin) throw new TaskError(`${dir} has no 'origin' remote, so the repository to push to is not known.`, 'Give repository.');
   try {
