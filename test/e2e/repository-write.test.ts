@@ -367,7 +367,7 @@ describe('ManagedIdentityRepository@1 push, tag and pullRequest (packaged, throu
     });
 
     for (const [kind, extra] of [['lightweight', {}], ['annotated', { message: 'Not allowed' }]] as const) {
-      it(`a ${kind} tag fails with TF401027 and creates no ref`, async () => {
+      it(`${kind === 'annotated' ? 'an' : 'a'} ${kind} tag fails with TF401027 and creates no ref`, async () => {
         const recorder = argvRecorder();
         const result = await h.run([{ task, inputs: { command: 'tag', repository: TEMPLATES, tagName: `reader-${kind}`, ...extra, ...reader } }],
           { env: recordingEnv(recorder) });
