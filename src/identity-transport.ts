@@ -194,3 +194,16 @@ export class DirectTransport implements HttpClient {
     });
   }
 }
+
+/**
+ * Whether @azure/identity's own transport would send a request for `url` through a proxy, by the rules of
+ * @typespec/ts-http-runtime 0.3.6 policies/proxyPolicy.js: HTTPS_PROXY, else ALL_PROXY, else HTTP_PROXY (each
+ * upper case first, then lower case), unless NO_PROXY lists the host exactly or a '.suffix' of it.
+ */
+export function environmentProxyApplies(url: string, env: NodeJS.ProcessEnv): boolean {
+  const value = (name: string): string | undefined => env[name] || env[name.toLowerCase()] || undefined;
+  if (!(value('HTTPS_PROXY') ?? value('ALL_PROXY') ?? value('HTTP_PROXY'))) return false;
+  const host = new URL(url).hostname;
+  const bypass = (value('NO_PROXY') ?? '').split(',').map((p) => p.trim()).filter(Boolean);
+  return !bypass.some((p) => (p.startsWith('.') ? host.endsWith(p) || host === p.slice(1) : host === p));
+}

@@ -12,13 +12,15 @@
  *
  * AKS workload identity is the one source whose endpoint is not local: Entra ID. We build the
  * WorkloadIdentityCredential exactly as the library's tokenExchangeMsi.js does (client id, tenant, token
- * file, disableInstanceDiscovery) but with retries off, and leave it the library's transport, so Entra is
- * reached the way the pod's environment says (HTTPS_PROXY / NO_PROXY, as every Azure SDK does).
+ * file, disableInstanceDiscovery) but with retries off. Entra is reached the way the pod's environment says
+ * (HTTPS_PROXY / NO_PROXY, as every Azure SDK does): when that environment names a proxy for Entra, the
+ * library's own transport takes it (and only our deadline bounds it); otherwise our transport goes direct,
+ * as the library's would, with its time limits and records.
  */
 import type { AccessToken as CoreAccessToken } from '@azure/core-auth';
 import { IdentityError, printable } from './errors';
 import { describeSource, detectIdentitySource, lookedFor, type IdentitySource, type SelectorKind } from './identity-source';
-import { DirectTransport, type Exchange, type TransportFailure } from './identity-transport';
+import { DirectTransport, environmentProxyApplies, type Exchange, type TransportFailure } from './identity-transport';
 import { readClaims, type TokenClaims } from './jwt';
 import type { Log } from './log';
 
@@ -71,6 +73,7 @@ const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' 
 
 /** The hint for "nothing answered": where the choice came from and what to change. */
 function unreachableHint(source: IdentitySource): string {
+  if (source.name === 'AKS workload identity') return ENTRA_HINT;
   if (source.name === 'IMDS') {
     const moved = source.decidedBy.length
       ? ` AZURE_POD_IDENTITY_AUTHORITY_HOST sends IMDS requests to ${source.endpoint} (AAD Pod Identity); remove it from the agent's environment unless that is intended.`
@@ -89,7 +92,7 @@ const FAILURE_TEXT: Record<TransportFailure, string> = {
   reset: 'closed the connection without an answer',
   unreachable: 'is unreachable from this machine',
   dns: 'has a host name that does not resolve',
-  'connect timeout': `accepted no connection within ${seconds(CONNECT_TIMEOUT_MS)}`,
+  'connect timeout': `did not complete a connection within ${seconds(CONNECT_TIMEOUT_MS)}`,
   'response timeout': `accepted the connection but sent no answer within ${seconds(RESPONSE_TIMEOUT_MS)}`,
   aborted: 'was abandoned',
   other: 'failed',
@@ -175,6 +178,7 @@ function explain(err: unknown, attempts: readonly Attempt[], selector: IdentityS
       'Add the agent\'s service account to the \'himds\' group (Linux) or to \'Hybrid Agent Extension Applications\' (Windows), then restart the agent service.',
       { cause: err });
   }
+  if (source.name === 'AKS workload identity') return explainWorkloadIdentity(err, attempts, selector, tries);
   if (e?.failure) {
     return new IdentityError(`No managed identity endpoint answered: ${at} ${whatHappened(e, tries)}.`, unreachableHint(source), { cause: err });
   }
@@ -212,12 +216,16 @@ function explain(err: unknown, attempts: readonly Attempt[], selector: IdentityS
       `The ${source.name} endpoint failed to issue a token: HTTP ${status}${detail} (${tries}).`,
       `Check the health of the ${source.name} identity endpoint and re-run.`, { cause: err });
   }
-  if (source.name === 'AKS workload identity') return explainWorkloadIdentity(err, attempts, selector, source, tries);
   return new IdentityError(`The ${source.name} identity endpoint did not issue a token for Azure DevOps: ${errorText(err)}`, unreachableHint(source), { cause: err });
 }
 
-function explainWorkloadIdentity(err: unknown, attempts: readonly Attempt[], selector: IdentitySelector, source: IdentitySource, tries: string): IdentityError {
+const ENTRA_HINT = 'Allow the agent pod to reach Entra ID (login.microsoftonline.com, or AZURE_AUTHORITY_HOST); behind an egress proxy, set HTTPS_PROXY and NO_PROXY in the pod.';
+
+function explainWorkloadIdentity(err: unknown, attempts: readonly Attempt[], selector: IdentitySelector, tries: string): IdentityError {
+  const source = 'AKS workload identity';
   const text = errorText(err);
+  const last = attempts.at(-1);
+  const entra = last?.exchange?.endpoint ?? 'Entra ID';
   const aadsts = /AADSTS(\d+): ([^\r\n.]*\.?)/.exec(text);
   const clientId = selector.kind === 'clientId' ? selector.value : process.env['AZURE_CLIENT_ID'];
   if (aadsts) {
@@ -230,16 +238,21 @@ function explainWorkloadIdentity(err: unknown, attempts: readonly Attempt[], sel
       `Entra ID refused the workload identity token exchange for client id ${clientId}: AADSTS${aadsts[1]}: ${aadsts[2]}`,
       hints[aadsts[1]!] ?? 'Check the federated identity credential of the identity and the service account of the agent pod.', { cause: err });
   }
-  const code = attempts.at(-1)?.code;
-  if (code === 'network_error' || code === 'endpoints_resolution_error') {
-    return new IdentityError(`No managed identity endpoint answered: ${source.name} could not reach Entra ID at ${source.endpoint} (${tries}).`,
-      'Allow the agent pod to reach Entra ID (login.microsoftonline.com, or AZURE_AUTHORITY_HOST); behind an egress proxy, set HTTPS_PROXY and NO_PROXY in the pod.', { cause: err });
+  if (last?.exchange?.failure) {
+    return new IdentityError(`No managed identity endpoint answered: ${source} could not reach Entra ID: ${entra} ${whatHappened(last.exchange, tries)}.`, ENTRA_HINT, { cause: err });
+  }
+  if (last?.code === 'network_error' || last?.code === 'endpoints_resolution_error') {
+    return new IdentityError(`No managed identity endpoint answered: ${source} could not reach Entra ID (${tries}).`, ENTRA_HINT, { cause: err });
+  }
+  if (last?.exchange?.status !== undefined && last.exchange.status >= 429) {
+    return new IdentityError(`Entra ID did not issue a token for the workload identity: ${entra} ${whatHappened(last.exchange, tries)}.`,
+      'Entra ID is throttling or failing; re-run later.', { cause: err });
   }
   if (/federated|token file|ENOENT|no content/i.test(text)) {
     return new IdentityError(`The federated token file named by AZURE_FEDERATED_TOKEN_FILE cannot be used: ${text}`,
       'Check that the pod has the azure.workload.identity/use: "true" label and its service account the azure.workload.identity/client-id annotation.', { cause: err });
   }
-  return new IdentityError(`AKS workload identity did not issue a token for Azure DevOps: ${text}`,
+  return new IdentityError(`${source} did not issue a token for Azure DevOps: ${text}`,
     'Check the federated identity credential of the identity and the service account of the agent pod.', { cause: err });
 }
 
@@ -279,12 +292,14 @@ async function credentialFor(selector: IdentitySelector, source: IdentitySource)
   if (source.name === 'AKS workload identity') {
     // Same construction as @azure/identity tokenExchangeMsi.js; a fresh credential per attempt so msal's
     // throttling cache (60 s after any 429/5xx from Entra) cannot turn our retry into a local refusal.
+    const direct = !environmentProxyApplies(source.endpoint, process.env);
     return () => new identity.WorkloadIdentityCredential({
       clientId: selector.kind === 'clientId' ? selector.value : undefined,
       tenantId: process.env['AZURE_TENANT_ID'],
       tokenFilePath: process.env['AZURE_FEDERATED_TOKEN_FILE'],
       disableInstanceDiscovery: true,
       retryOptions,
+      ...(direct ? { httpClient: transport } : {}),
     }).getToken(AZURE_DEVOPS_SCOPE);
   }
   const credential = new identity.ManagedIdentityCredential({
