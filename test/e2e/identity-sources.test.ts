@@ -125,6 +125,7 @@ describe('identity sources (packaged ManagedIdentityAuthenticate through the age
   });
   afterEach(() => {
     emu.identity.faults.length = 0;
+    entra.faults.length = 0;
     emu.identity.config.arcMode = 'challenge';
     delete emu.identity.config.substitute;
   });
@@ -313,22 +314,37 @@ describe('identity sources (packaged ManagedIdentityAuthenticate through the age
       assert.ok(run.main.durationMs < 5_000, `refused connections are not retried for long (${run.main.durationMs} ms)`);
     });
 
-    it('fails within the deadline when the endpoint accepts connections and never answers', async () => {
-      const hole = await blackHole();
+    it('AKS workload identity with Entra refusing connections fails fast too', async () => {
+      const port = await closedPort();
+      const run = await authenticate({ ...entra.env(UAMI_BUILD.key), AZURE_AUTHORITY_HOST: `https://127.0.0.1:${port}` });
+      assert.match(failure(run), new RegExp(`^No managed identity endpoint answered: AKS workload identity could not reach Entra ID: https://127\\.0\\.0\\.1:${port}/[0-9a-f-]+/v2\\.0/\\.well-known/openid-configuration refused the connection \\(ECONNREFUSED; 3 attempts in \\d+\\.\\d s\\)\\.$`));
+      assert.match(run.job.log, /Hint: Allow the agent pod to reach Entra ID/);
+      assert.ok(run.main.durationMs < 5_000, `failed in ${run.main.durationMs} ms`);
+    });
+
+    it('fails within the deadline when endpoints accept connections and never answer (IMDS: no answer; Entra: no TLS handshake)', async () => {
+      const [imdsHole, entraHole] = await Promise.all([blackHole(), blackHole()]);
       try {
-        const run = await authenticate({ AZURE_POD_IDENTITY_AUTHORITY_HOST: hole.url });
-        assert.match(failure(run), /^No managed identity endpoint answered: IMDS at http:\/\/127\.0\.0\.1:\d+\/metadata\/identity\/oauth2\/token accepted the connection but sent no answer within 5\.0 s \(2 attempts in \d+\.\d s\)\.$/);
-        assert.ok(run.main.durationMs < 15_000, `failed in ${run.main.durationMs} ms`);
+        // Run side by side to keep the suite fast; each job has its own endpoint.
+        const [imds, aks] = await Promise.all([
+          authenticate({ AZURE_POD_IDENTITY_AUTHORITY_HOST: imdsHole.url }),
+          authenticate({ ...entra.env(UAMI_BUILD.key), AZURE_AUTHORITY_HOST: entraHole.url.replace('http:', 'https:') }),
+        ]);
+        assert.match(failure(imds), /^No managed identity endpoint answered: IMDS at http:\/\/127\.0\.0\.1:\d+\/metadata\/identity\/oauth2\/token accepted the connection but sent no answer within 5\.0 s \(2 attempts in \d+\.\d s\)\.$/);
+        assert.match(failure(aks), /^No managed identity endpoint answered: AKS workload identity could not reach Entra ID: https:\/\/127\.0\.0\.1:\d+\/\S+ did not complete a connection within 2\.0 s \(3 attempts in \d+\.\d s\)\.$/);
+        for (const run of [imds, aks]) assert.ok(run.main.durationMs < 15_000, `failed in ${run.main.durationMs} ms`);
       } finally {
-        await hole.stop();
+        await Promise.all([imdsHole.stop(), entraHole.stop()]);
       }
     });
 
-    it('AKS workload identity with Entra unreachable fails fast too', async () => {
-      const port = await closedPort();
-      const run = await authenticate({ ...entra.env(UAMI_BUILD.key), AZURE_AUTHORITY_HOST: `https://127.0.0.1:${port}` });
-      assert.match(failure(run), /^No managed identity endpoint answered: AKS workload identity could not reach Entra ID at https:\/\/127\.0\.0\.1:\d+\/[0-9a-f-]+\/oauth2\/v2\.0\/token \(3 attempts in \d+\.\d s\)\.$/);
-      assert.ok(run.main.durationMs < 15_000, `failed in ${run.main.durationMs} ms`);
+    it('AKS workload identity: Entra answering 503 with Retry-After is waited for, then succeeds', async () => {
+      entra.faults.push({ match: (r) => r.method === 'POST', status: 503, headers: { 'Retry-After': '1' }, body: { error: 'temporarily_unavailable', error_description: 'AADSTS90033: A transient error has occurred.' } });
+      const run = await authenticate(entra.env(UAMI_BUILD.key));
+      assertKnownAs(run, { key: UAMI_BUILD.key, objectId: UAMI_BUILD.objectId });
+      const posts = run.entra.filter((r) => r.method === 'POST');
+      assert.deepEqual(posts.map((r) => r.status), [503, 200]);
+      assert.ok(posts[1]!.time - posts[0]!.time >= 1_000, `waited ${posts[1]!.time - posts[0]!.time} ms`);
     });
 
     it('retries IMDS answering 500 twice, then succeeds', async () => {
@@ -363,6 +379,19 @@ describe('identity sources (packaged ManagedIdentityAuthenticate through the age
       assert.match(failure(run), new RegExp(`^The IMDS endpoint does not know the identity with clientId '${unknown}': identity not found \\(HTTP 400: Identity not found\\)\\.$`));
       assert.equal(run.requests.length, 1, 'not retried');
       assert.match(run.job.log, new RegExp(`Hint: Check that clientId '${unknown}' belongs to a user-assigned identity attached to the agent's host`));
+    });
+
+    it('explains an agent with several user-assigned identities and no selector', async () => {
+      const assigned = [...emu.world.assigned];
+      emu.world.assigned = assigned.filter((key) => key !== AGENT_VM.key);
+      try {
+        const run = await authenticate(emu.identity.envFor('imds'));
+        assert.match(failure(run), /^The IMDS endpoint cannot choose an identity: the agent has several user-assigned identities and no system-assigned one \(HTTP 400: Multiple user assigned identities exist/);
+        assert.match(run.job.log, /Hint: Select one with the clientId, objectId or resourceId input\./);
+        assert.equal(run.requests.length, 1, 'not retried');
+      } finally {
+        emu.world.assigned = assigned;
+      }
     });
 
     it('retries a connection reset, then succeeds', async () => {
@@ -405,6 +434,12 @@ describe('identity sources (packaged ManagedIdentityAuthenticate through the age
       assert.match(failure(run), /^No managed identity endpoint answered: Cloud Shell at .* refused the connection/);
       assert.match(run.job.log, /Hint: Cloud Shell was chosen because MSI_ENDPOINT is set\. If this agent is not hosted on Cloud Shell, remove MSI_ENDPOINT from the agent's environment/);
       assert.deepEqual(run.requests, [], 'IMDS was not asked');
+    });
+
+    it('an http AZURE_AUTHORITY_HOST, which @azure/identity refuses for every source, is named', async () => {
+      const run = await authenticate({ ...emu.identity.envFor('imds'), AZURE_AUTHORITY_HOST: 'http://login.example' });
+      assert.match(failure(run), /^AZURE_AUTHORITY_HOST must be an https URL: @azure\/identity refuses every managed identity source while it is not/);
+      assert.deepEqual(run.requests, []);
     });
 
     it('variables of other sources that are set but ignored are a warning, and their values never appear', async () => {

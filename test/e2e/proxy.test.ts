@@ -79,6 +79,28 @@ describe('proxy: Azure DevOps through the agent’s proxy, identity endpoints ne
     assert.match(result.steps[1]!.raw, /refs\/heads\/main/);
   });
 
+  it('AKS workload identity: Entra ID (not a local endpoint) is reached as the pod’s HTTPS_PROXY / NO_PROXY say', async () => {
+    const entra = await h.emu.entra();
+    const entraHost = new URL(entra.url).host;
+    const job = (env: Record<string, string>) =>
+      h.run([{ task, inputs: { configureGit: 'false' } }], { env: { ...entra.env(UAMI_BUILD.key), ...proxyEnv, ...env }, variables: { 'Agent.ProxyUrl': proxy.url } });
+
+    let before = proxy.requests.length;
+    const proxied = await job({});
+    assert.equal(proxied.result, 'Succeeded', proxied.log);
+    let seen = proxy.requests.slice(before);
+    assert.ok(seen.some((r) => r.kind === 'connect' && r.host === entraHost), `Entra through the pod's proxy: ${JSON.stringify(seen)}`);
+    assert.ok(seen.some((r) => r.kind === 'tunnelled' && r.host === devopsHost && r.path.startsWith('/contoso/_apis/connectionData')));
+
+    before = proxy.requests.length;
+    const exempt = await job({ NO_PROXY: '127.0.0.1', no_proxy: '127.0.0.1' });
+    assert.equal(exempt.result, 'Succeeded', exempt.log);
+    seen = proxy.requests.slice(before);
+    assert.deepEqual(seen.filter((r) => r.host === entraHost), [], 'NO_PROXY exempts Entra');
+    assert.ok(seen.some((r) => r.kind === 'tunnelled' && r.host === devopsHost && r.path.startsWith('/contoso/_apis/connectionData')),
+      'Azure DevOps still goes through the agent’s proxy');
+  });
+
   it('with only HTTPS_PROXY in the environment (no agent proxy), the identity endpoint is still reached directly', async () => {
     const proxyBefore = proxy.requests.length;
     const result = await h.run([{ task, inputs: { configureGit: 'false' } }], { env: proxyEnv });

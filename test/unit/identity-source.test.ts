@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import fc from 'fast-check';
 import { ManagedIdentityApplication } from '@azure/msal-node';
 import { retryDelay } from '../../src/identity';
+import { environmentProxyApplies } from '../../src/identity-transport';
 import { detectIdentitySource, IDENTITY_VARIABLES, printableEndpoint, type SourceName } from '../../src/identity-source';
 
 const load = createRequire(__filename);
@@ -156,5 +157,21 @@ describe('identity retry decisions', () => {
     assert.equal(retryDelay({ code: 'temporarily_unavailable' }, []), 1_000);
     assert.equal(retryDelay({ code: 'invalid_request' }, []), undefined);
     assert.equal(retryDelay({}, []), undefined);
+  });
+});
+
+describe('environmentProxyApplies (the library transport’s proxy rules, for Entra on the workload identity path)', () => {
+  const url = 'https://login.microsoftonline.com/t/oauth2/v2.0/token';
+  it('uses HTTPS_PROXY, ALL_PROXY or HTTP_PROXY in either case, unless NO_PROXY names the host or a .suffix of it', () => {
+    assert.equal(environmentProxyApplies(url, {}), false);
+    for (const name of ['HTTPS_PROXY', 'https_proxy', 'ALL_PROXY', 'all_proxy', 'HTTP_PROXY', 'http_proxy']) {
+      assert.equal(environmentProxyApplies(url, { [name]: 'http://proxy:3128' }), true, name);
+    }
+    const proxy = { HTTPS_PROXY: 'http://proxy:3128' };
+    assert.equal(environmentProxyApplies(url, { ...proxy, NO_PROXY: 'login.microsoftonline.com' }), false);
+    assert.equal(environmentProxyApplies(url, { ...proxy, no_proxy: ' .microsoftonline.com' }), false);
+    assert.equal(environmentProxyApplies(url, { ...proxy, NO_PROXY: '.login.microsoftonline.com' }), false);
+    assert.equal(environmentProxyApplies(url, { ...proxy, NO_PROXY: 'microsoftonline.com,127.0.0.1' }), true, 'no implicit suffix match');
+    assert.equal(environmentProxyApplies(url, { ...proxy, NO_PROXY: '' }), true);
   });
 });
