@@ -38,6 +38,8 @@ export function isTokenHost(url: URL, policy: HostPolicy): boolean {
 /** dev.azure.com, its service sub-hosts (vssps.dev.azure.com …) and *.visualstudio.com. */
 export function isAzureDevOpsHostname(hostname: string): boolean {
   const host = hostname.toLowerCase();
+  // Every label non-empty: the URL parser accepts hosts such as '.visualstudio.com' or 'x..dev.azure.com'.
+  if (host.split('.').some((label) => !label)) return false;
   return host === 'dev.azure.com' || host.endsWith('.dev.azure.com') || (host.endsWith('.visualstudio.com') && host.split('.').length === 3);
 }
 

@@ -15,7 +15,7 @@ export function isValidRef(ref: string): boolean {
     !ref.includes('..') && !ref.includes('//') && !ref.includes('@{') && ref !== '@' &&
     // eslint-disable-next-line no-control-regex
     !/[\u0000-\u0020\u007f~^:?*[\\]/.test(ref) &&
-    ref.split('/').every((part) => part.length > 0 && !part.startsWith('.'))
+    ref.split('/').every((part) => part.length > 0 && !part.startsWith('.') && !part.endsWith('.lock'))
   );
 }
 

@@ -1,5 +1,5 @@
 /** Paths given in inputs must stay inside the pipeline workspace, also through symbolic links. */
-import { existsSync, realpathSync } from 'node:fs';
+import { lstatSync, readlinkSync, realpathSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { InputError } from './errors';
 
@@ -8,11 +8,30 @@ function isInside(root: string, target: string): boolean {
   return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel) && !rel.split(sep).includes('..'));
 }
 
-/** The real path of the nearest existing ancestor, joined with the part that does not exist yet. */
-function realish(target: string): string {
+function present(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The real path of the nearest existing ancestor, joined with the part that does not exist yet. A dangling
+ * symbolic link is followed too: writing through it (e.g. a link a repository checked out) would create its
+ * target, wherever that is. Throws on link loops.
+ */
+function realish(target: string, depth = 0): string {
   let existing = target;
-  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
-  const real = realpathSync(existing);
+  while (!present(existing) && dirname(existing) !== existing) existing = dirname(existing);
+  let real: string;
+  try {
+    real = realpathSync(existing);
+  } catch (err) {
+    if (depth > 32) throw err;
+    real = realish(resolve(dirname(existing), readlinkSync(existing)), depth + 1);
+  }
   return resolve(real, relative(existing, target));
 }
 
@@ -24,8 +43,14 @@ export function pathInside(input: string, value: string, root: string, rootName:
   if (/[\0\r\n]/.test(value) || value.startsWith('-')) {
     throw new InputError(input, value, `must be a path inside ${rootName} (${root})`);
   }
-  const base = realish(resolve(root));
-  const target = realish(resolve(root, value));
+  let base: string;
+  let target: string;
+  try {
+    base = realish(resolve(root));
+    target = realish(resolve(root, value));
+  } catch {
+    throw new InputError(input, value, `must be a path inside ${rootName} (${root})`);
+  }
   if (!isInside(base, target)) throw new InputError(input, value, `must be a path inside ${rootName} (${root})`);
   if (!allowRoot && target === base) throw new InputError(input, value, `must be a path inside ${rootName} (${root}), not the folder itself`);
   return target;
