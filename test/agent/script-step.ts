@@ -4,7 +4,7 @@
 // The runner runs bash directly with that same environment and prints what CmdLine prints
 // (azure-pipelines-tasks Tasks/CmdLineV2/cmdline.ts).
 import { randomUUID } from 'node:crypto';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildTaskEnvironment, toScriptEnvironment } from './environment';
@@ -17,14 +17,20 @@ import type { ScriptStep } from './types';
 /** Write the script file and prepare bash, as CmdLine does. */
 export async function prepareScriptLaunch(job: JobContext, instance: StepInstance, log: StepLog): Promise<Launch | string> {
   const step = instance.step as ScriptStep;
-  const cwd = job.variables.get('System.DefaultWorkingDirectory') ?? job.dirs.work;
-  const env = scriptEnvironment(job, instance, cwd);
+  // `script` and `workingDirectory` are CmdLine inputs: macro-expanded once, like every input; a
+  // relative or empty workingDirectory is rooted at the default working directory (filePath input).
+  const source = new Map([...job.variables.expanded(), ...scopeVariables(instance)].map((v) => [v.name.toLowerCase(), v.value]));
+  const script = job.variables.expand(step.script, source);
+  const defaultDir = job.variables.get('System.DefaultWorkingDirectory') ?? job.dirs.work;
+  const cwd = path.resolve(defaultDir, job.variables.expand(step.workingDirectory ?? '', source));
+  if (!isDirectory(cwd)) return `Not found workingDirectory: ${cwd}`;
+  const env = scriptEnvironment(job, instance, cwd, script);
   log.output('Generating script.');
   const file = path.join(job.dirs.temp, `${randomUUID()}.sh`);
-  await writeFile(file, step.script, 'utf8');
-  if (!step.script.includes('\n') && !step.script.toUpperCase().includes('##VSO[')) {
+  await writeFile(file, script, 'utf8');
+  if (!script.includes('\n') && !script.toUpperCase().includes('##VSO[')) {
     log.output('Script contents:');
-    log.output(step.script);
+    log.output(script);
   }
   log.output('========================== Starting Command Output ===========================');
   const bash = findOnPath('bash', env['PATH'] ?? '');
@@ -47,7 +53,7 @@ export async function prepareScriptLaunch(job: JobContext, instance: StepInstanc
   };
 }
 
-function scriptEnvironment(job: JobContext, instance: StepInstance, cwd: string): Record<string, string> {
+function scriptEnvironment(job: JobContext, instance: StepInstance, cwd: string, script: string): Record<string, string> {
   const step = instance.step as ScriptStep;
   const variables = [...job.variables.expanded(), ...scopeVariables(instance)];
   const source = new Map(variables.map((variable) => [variable.name.toLowerCase(), variable.value]));
@@ -56,12 +62,20 @@ function scriptEnvironment(job: JobContext, instance: StepInstance, cwd: string)
     agentEnv: job.agentEnv,
     stepEnv,
     variables,
-    inputs: { script: step.script, workingDirectory: cwd, failOnStderr: 'false' },
+    inputs: { script, workingDirectory: cwd, failOnStderr: 'false' },
     connection: job.connection,
     taskVariables: instance.taskVariables,
     prependPath: job.prependPath,
   });
   return toScriptEnvironment(taskEnv);
+}
+
+function isDirectory(dir: string): boolean {
+  try {
+    return statSync(dir).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function findOnPath(tool: string, searchPath: string): string | undefined {

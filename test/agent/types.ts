@@ -22,7 +22,10 @@ export interface TaskStep {
 
 /** A `- script:` step (the CmdLine task): a bash script. */
 export interface ScriptStep {
+  /** The bash script; `$(Variable.Name)` macros are expanded before it runs, as the agent does. */
   script: string;
+  /** YAML `workingDirectory:`; relative to System.DefaultWorkingDirectory (the default). */
+  workingDirectory?: string;
   name?: string;
   displayName?: string;
   /** YAML `env:`; values may use `$(Variable.Name)` macros — the way to hand a secret to a script. */

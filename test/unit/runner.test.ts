@@ -228,6 +228,25 @@ describe('agent-like runner', function () {
     assert.equal(result.variables.get('secretVar')?.secret, true);
   });
 
+  it('expands $(macros) in a script and its workingDirectory, as the agent expands CmdLine inputs', async () => {
+    const task = await makeTask({ name: 'Out', main: printing('##vso[task.setvariable variable=dir;isoutput=true]sub dir') });
+    const result = await runJob({
+      steps: [
+        { task, name: 'made' },
+        { script: 'mkdir -p "$(made.dir)"', displayName: 'Make' },
+        { script: 'echo "build=$(Build.BuildNumber) cwd=$(pwd)" \'unknown=$(No.Such)\'', workingDirectory: '$(made.dir)', displayName: 'Use' },
+        { script: 'echo never', workingDirectory: 'missing', displayName: 'Missing' },
+      ],
+      variables: { 'Build.BuildNumber': '42.1' },
+    });
+    const use = step(result, 'Use');
+    assert.equal(use.result, 'Succeeded', use.log.join('\n'));
+    assert.ok(use.raw.includes(`build=42.1 cwd=${path.join(result.dirs.sources, 'sub dir')} unknown=$(No.Such)`), use.raw);
+    const missing = step(result, 'Missing');
+    assert.equal(missing.result, 'Failed');
+    assert.match(missing.errors.join('\n'), /Not found workingDirectory: .*missing/);
+  });
+
   it('stores output variables only as <step name>.<variable>', async () => {
     const task = await makeTask({
       name: 'Producer',
