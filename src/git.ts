@@ -5,6 +5,7 @@
  * through the logging-command filter, and its tail is kept to explain failures.
  */
 import { spawn } from 'node:child_process';
+import { StringDecoder } from 'node:string_decoder';
 import { GitError } from './errors';
 import { neutralize } from './log';
 
@@ -69,6 +70,24 @@ function tail(text: string, lines = 12): string {
   return text.split(/\r?\n/).filter((l) => l.trim()).slice(-lines).join('\n');
 }
 
+/** Splits a byte stream into whole lines (LF, CRLF or a lone CR, as git's progress uses), across chunks. */
+function lineReader(onLine: (line: string) => void): { push(chunk: Buffer): void; end(): void } {
+  const decoder = new StringDecoder('utf8');
+  let pending = '';
+  return {
+    push(chunk) {
+      const lines = (pending + decoder.write(chunk)).split(/\r?\n|\r/);
+      pending = lines.pop() ?? '';
+      lines.forEach(onLine);
+    },
+    end() {
+      const rest = pending + decoder.end();
+      pending = '';
+      if (rest) onLine(rest);
+    },
+  };
+}
+
 /** Creates the Git runner. `log` receives git's (filtered) output lines; `secrets` are scrubbed from captured text. */
 export function createGit(log: (line: string) => void, secrets: () => readonly string[] = () => []): Git {
   return (args, options = {}) => new Promise((resolve, reject) => {
@@ -81,17 +100,21 @@ export function createGit(log: (line: string) => void, secrets: () => readonly s
     const out: Buffer[] = [];
     let err = '';
     const scrub = (text: string): string => secrets().reduce((t, s) => (s ? t.split(s).join('***') : t), text);
-    const emit = (chunk: Buffer): void => {
-      for (const line of scrub(chunk.toString('utf8')).split(/\r?\n|\r/)) if (line.trim()) log(neutralize(line));
+    const emitLine = (line: string): void => {
+      if (line.trim()) log(neutralize(scrub(line)));
     };
-    child.stdout.on('data', (chunk: Buffer) => (options.capture ? out.push(chunk) : emit(chunk)));
+    const stdoutLines = lineReader(emitLine);
+    const stderrLines = lineReader(emitLine);
+    child.stdout.on('data', (chunk: Buffer) => (options.capture ? out.push(chunk) : stdoutLines.push(chunk)));
     child.stderr.on('data', (chunk: Buffer) => {
       err += chunk.toString('utf8');
       if (err.length > 64_000) err = err.slice(-32_000);
-      emit(chunk);
+      stderrLines.push(chunk);
     });
     child.on('error', (e) => reject(new GitError(`Could not run git: ${e.message}`, 'Install git 2.31 or later on the agent and put it on PATH.', null)));
     child.on('close', (code) => {
+      stdoutLines.end();
+      stderrLines.end();
       const exitCode = code ?? -1;
       const stdout = scrub(Buffer.concat(out).toString('utf8'));
       if (exitCode === 0 || options.okExitCodes?.includes(exitCode)) {

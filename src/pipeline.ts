@@ -49,17 +49,22 @@ export function agentPipeline(): Pipeline {
   };
 }
 
-/** Logs the hint and causes of a failure; returns the one message setResult reports as the error. */
-function report(p: Pipeline, err: unknown): string {
+/** The one message a failure is reported with (setResult turns it into the step's error). */
+function failureMessage(err: unknown): string {
+  if (err instanceof TaskError) return err.message;
+  return `Unexpected error: ${err instanceof Error ? err.message : printable(String(err))}`;
+}
+
+/** After the error line: what to do (the hint), and at debug level the causes or the stack. */
+function explainFailure(p: Pipeline, err: unknown): void {
   if (err instanceof TaskError) {
     if (err.hint) p.info(`Hint: ${err.hint}`);
     for (let cause = err.cause; cause; cause = (cause as { cause?: unknown }).cause) {
       p.debug(`Caused by: ${cause instanceof Error ? `${cause.name}: ${cause.message}` : printable(String(cause))}`);
     }
-    return err.message;
+  } else if (err instanceof Error && err.stack) {
+    p.debug(err.stack);
   }
-  if (err instanceof Error && err.stack) p.debug(err.stack);
-  return `Unexpected error: ${err instanceof Error ? err.message : printable(String(err))}`;
 }
 
 function attachSummary(p: Pipeline, summary: Summary): void {
@@ -85,10 +90,11 @@ export async function runTask(title: string, body: (p: Pipeline, summary: Summar
     attachSummary(p, summary);
     tl.setResult(tl.TaskResult.Succeeded, '');
   } catch (err) {
-    const message = neutralize(report(p, err));
+    const message = neutralize(failureMessage(err));
     summary.add('Result', `Failed: ${message}`);
     attachSummary(p, summary);
     tl.setResult(tl.TaskResult.Failed, message);
+    explainFailure(p, err);
   }
   setTimeout(() => process.exit(0), 50).unref();
 }

@@ -56,7 +56,13 @@ export async function call<T>(c: Connection, what: string, request: () => Promis
   try {
     return idempotent ? await retrying(what, c.log, request) : await request();
   } catch (err) {
-    throw explainDevOpsError(err, c.ref.organization, what, c.claims);
+    const explained = explainDevOpsError(err, c.ref.organization, what, c.claims);
+    const status = (err as { statusCode?: number } | null)?.statusCode ?? 0;
+    if (idempotent || (status < 500 && status !== 429)) throw explained;
+    // A write is never repeated blindly: it may have taken effect. Say so, and what to do.
+    throw new DevOpsError(explained.message,
+      'This change was not retried automatically, because repeating it could apply it twice; re-run the job (it finds what an earlier attempt created).',
+      status, { cause: err });
   }
 }
 
