@@ -2,9 +2,20 @@
  * Bundles each task entry with esbuild into its task folder (tasks/<Name>V1/*.js), so the .vsix ships
  * no node_modules. Fails when a bundle would hold two copies of azure-pipelines-task-lib, whose vault is
  * module state (research/task-extension.md §5).
+ *
+ * Every task step and every git credential request starts a fresh Node process, so what a bundle loads
+ * is paid on each run (`npm run bench` measures it). Two things below keep that down:
+ * - azure-devops-node-api's WebApi requires all ~30 of its API clients when it loads (≈ 860 KB of
+ *   minified code), and typed-rest-client's Handlers requires the NTLM handler (underscore, des.js, md4).
+ *   The tasks call only the clients named in src/ (`get<Name>Api()`) with a bearer handler, so the others
+ *   are replaced by stubs whose every export throws "… is not bundled": a new use fails loudly, never
+ *   silently, and adding a `get<Name>Api()` call to src/ bundles that client again.
+ * - Node defines `FormData` as a lazy global whose first read loads undici (~20 ms). @typespec/ts-http-runtime
+ *   reads it on every request (`typeof FormData !== "undefined" && body instanceof FormData`). The bundles
+ *   see a stand-in instead that asks the real class only about values that are FormData objects.
  */
-import { build, type Metafile } from 'esbuild';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const TASKS: Record<string, Record<string, string>> = {
@@ -29,32 +40,119 @@ function taskLibCopies(metafile: Metafile): Set<string> {
   return roots;
 }
 
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? sourceFiles(path) : path.endsWith('.ts') ? [path] : [];
+  });
+}
+
+/** The azure-devops-node-api clients src/ asks WebApi for (`getGitApi()` → 'gitapi'), plus the Locations client WebApi uses itself. */
+export function usedNodeApiClients(sources: readonly string[]): Set<string> {
+  const used = new Set(['locationsapi']);
+  for (const text of sources) {
+    for (const match of text.matchAll(/\bget([A-Za-z]+Api)\s*\(/g)) used.add(match[1]!.toLowerCase());
+  }
+  return used;
+}
+
+/** True when WebApi's `./<Module>` is a client src/ uses (`getCixApi` → CIXApi, `getWorkItemTrackingProcessDefinitionApi` → …DefinitionsApi). */
+export function isUsedClient(module: string, used: ReadonlySet<string>): boolean {
+  const name = module.toLowerCase();
+  return [...used].some((u) => name === u || name === u.replace(/api$/, 'sapi'));
+}
+
+const STUB_NAMESPACE = 'unbundled';
+
+/** Replaces modules the tasks never run with stubs that throw when used (see the header). */
+function unusedModules(usedClients: ReadonlySet<string>): Plugin {
+  return {
+    name: 'unused-modules',
+    setup(b) {
+      b.onResolve({ filter: /^\.\/[A-Za-z]+Api$/ }, (args) => {
+        if (!/azure-devops-node-api[\\/]WebApi\.js$/.test(args.importer)) return undefined;
+        const module = args.path.slice(2);
+        return isUsedClient(module, usedClients) ? undefined : { path: `azure-devops-node-api/${module}`, namespace: STUB_NAMESPACE };
+      });
+      b.onResolve({ filter: /^\.\/handlers\/ntlm$/ }, (args) =>
+        /typed-rest-client[\\/]Handlers\.js$/.test(args.importer) ? { path: 'typed-rest-client/handlers/ntlm', namespace: STUB_NAMESPACE } : undefined);
+      b.onLoad({ filter: /.*/, namespace: STUB_NAMESPACE }, (args) => ({
+        loader: 'js',
+        // A function, not an arrow: a stubbed class may still be extended (node-api's NTLM handler extends
+        // typed-rest-client's when it loads); calling or constructing it throws.
+        contents: `function Unbundled() { throw new Error(${JSON.stringify(`${args.path} is not bundled into this task: see scripts/build.ts`)}); }
+module.exports = new Proxy({}, { get: (_, key) => (typeof key === 'symbol' || key === '__esModule' || key === 'then' ? undefined : Unbundled) });`,
+      }));
+    },
+  };
+}
+
+const LAZY_GLOBALS = 'task-bundle:lazy-globals';
+
+/** The FormData stand-in the bundles see (see the header). A FormData object reports the tag '[object FormData]'. */
+const lazyGlobals: Plugin = {
+  name: 'lazy-globals',
+  setup(b) {
+    b.onResolve({ filter: new RegExp(`^${LAZY_GLOBALS}$`) }, () => ({ path: LAZY_GLOBALS, namespace: 'virtual' }));
+    b.onLoad({ filter: /.*/, namespace: 'virtual' }, () => ({
+      loader: 'js',
+      contents: `function FormData(...args) { return Reflect.construct(globalThis.FormData, args); }
+Object.defineProperty(FormData, Symbol.hasInstance, {
+  value: (value) => typeof value === 'object' && value !== null && Object.prototype.toString.call(value) === '[object FormData]' && value instanceof globalThis.FormData,
+});
+export { FormData };`,
+    }));
+  },
+};
+
+function kib(bytes: number): string {
+  return `${(bytes / 1024).toFixed(0)} KiB`;
+}
+
+/** The esbuild options of one task bundle. */
+export function bundleOptions(entry: string, outfile: string, usedClients: ReadonlySet<string>): BuildOptions & { metafile: true } {
+  return {
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: true,
+    legalComments: 'none',
+    inject: [LAZY_GLOBALS],
+    plugins: [lazyGlobals, unusedModules(usedClients)],
+    metafile: true,
+    logLevel: 'warning',
+  };
+}
+
+/** The node-api clients the sources under `dir` use. */
+export function usedClientsIn(dir: string): Set<string> {
+  return usedNodeApiClients(sourceFiles(dir).map((path) => readFileSync(path, 'utf8')));
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   mkdirSync('.tmp', { recursive: true });
+  const usedClients = usedClientsIn('src');
+  const sizes: string[] = [];
   for (const [folder, entries] of Object.entries(TASKS)) {
     for (const [name, entry] of Object.entries(entries)) {
-      const result = await build({
-        entryPoints: [entry],
-        outfile: join('tasks', folder, `${name}.js`),
-        bundle: true,
-        platform: 'node',
-        target: 'node20',
-        format: 'cjs',
-        minify: true,
-        legalComments: 'none',
-        metafile: true,
-        logLevel: 'warning',
-      });
+      const outfile = join('tasks', folder, `${name}.js`);
+      const result = await build(bundleOptions(entry, outfile, usedClients));
       const copies = taskLibCopies(result.metafile);
       if (copies.size > 1) throw new Error(`${folder}/${name}.js bundles ${copies.size} copies of azure-pipelines-task-lib: ${[...copies].join(', ')}`);
       writeFileSync(join('.tmp', `${folder}.${name}.meta.json`), JSON.stringify(result.metafile));
+      sizes.push(`${folder}/${name}.js ${kib(statSync(outfile).size)}`);
     }
   }
-  console.log(`Built ${Object.keys(TASKS).length} task(s) in ${Date.now() - started} ms.`);
+  console.log(`Built ${Object.keys(TASKS).length} task(s) in ${Date.now() - started} ms: ${sizes.join(', ')}.`);
 }
 
-void main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+if (require.main === module) {
+  void main().catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}
