@@ -1,0 +1,92 @@
+/**
+ * The run summary (`##vso[task.uploadsummary]`, src/summary.ts) of every task and command, packaged,
+ * through the agent-like runner: each step attaches exactly one Markdown file that says who the identity
+ * is, what was done and the result, and holds no form of any token the job saw.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import type { JobResult, StepResult } from '../agent/runner';
+import { harness, leakForms, taskDir, type Harness } from './support';
+
+const TEMPLATES = 'fabrikam/Shared Tools/templates';
+
+/** The summary file a step attached, read while the job's temp folder is still there. */
+function summaryOf(step: StepResult): string {
+  assert.equal(step.summaries.length, 1, `${step.displayName} attaches one run summary (got ${step.summaries.length})`);
+  const file = step.summaries[0]!;
+  assert.ok(existsSync(file), `${file} exists`);
+  return readFileSync(file, 'utf8');
+}
+
+/** Every form of every secret the job registered (the tokens of each step) that the summary must not hold. */
+function assertNoSecret(summary: string, result: JobResult, where: string): void {
+  const forms = result.secrets.filter((s) => s.length >= 16).flatMap(leakForms);
+  assert.ok(result.secrets.some((s) => s.split('.').length === 3), 'a token was registered as a secret');
+  assert.deepEqual(forms.filter((f) => summary.includes(f)), [], `the summary of ${where} holds no token`);
+}
+
+describe('Run summary of each task and command (packaged, through the agent-like runner)', function () {
+  this.timeout(120_000);
+  let h: Harness;
+  let authenticate: string;
+  let repository: string;
+  before(async () => {
+    [h, authenticate, repository] = await Promise.all([harness(), taskDir('ManagedIdentityAuthenticate'), taskDir('ManagedIdentityRepository')]);
+  });
+  after(() => h?.stop());
+
+  it('authenticate and every repository command attach a summary with the identity, what was done and the result, and no token', async () => {
+    const result = await h.run([
+      { task: authenticate, name: 'auth', inputs: { organizations: 'contoso\nfabrikam' } },
+      { task: repository, name: 'clone', inputs: { command: 'checkout', repository: TEMPLATES, path: 'templates' } },
+      {
+        script: 'set -e\ngit switch --quiet -c summary/change\necho change > change.txt\ngit add change.txt\n'
+          + 'git -c user.name=Build -c user.email=build@example.invalid commit --quiet -m "A change"',
+        workingDirectory: '$(clone.path)',
+      },
+      { task: repository, name: 'push', inputs: { command: 'push', sourceDirectory: '$(clone.path)', targetBranch: 'summary/change' } },
+      { task: repository, name: 'tag', inputs: { command: 'tag', repository: TEMPLATES, tagName: 'summary-1', ref: 'summary/change', message: 'Summary' } },
+      { task: repository, name: 'pr', inputs: { command: 'pullRequest', repository: TEMPLATES, sourceBranch: 'summary/change', title: 'A change' } },
+      { task: repository, name: 'file', inputs: { command: 'readFile', repository: TEMPLATES, filePath: '/README.md' } },
+      { task: repository, name: 'repos', inputs: { command: 'list', organization: 'fabrikam' } },
+    ], { keepTempDirectory: true });
+    assert.equal(result.result, 'Succeeded', result.log);
+
+    const main = result.steps.filter((s) => s.phase === 'main' && s.refName !== 'CmdLine');
+    const summaries = new Map(main.map((s) => [s.refName, summaryOf(s)]));
+    assert.deepEqual([...summaries.keys()], ['auth', 'clone', 'push', 'tag', 'pr', 'file', 'repos']);
+    for (const [name, summary] of summaries) {
+      assert.match(summary, /^### Managed identity: (Azure DevOps token|repository)\n/, name);
+      assert.match(summary, /\| Object id \| [0-9a-f-]{36} \|/, name);
+      assert.match(summary, /\| Identity source \| IMDS \(/, name);
+      assert.match(summary, /\| Token valid until \| \d{4}-\d\d-\d\dT/, name);
+      assert.match(summary, /\| Result \| Succeeded \|\n$/, name);
+      assertNoSecret(summary, result, name);
+    }
+    const variable = (name: string): string => result.variables.get(name)?.value ?? assert.fail(`no variable ${name}`);
+    assert.match(summaries.get('auth')!, /\| Organizations \| contoso, fabrikam \|\n[\s\S]*\| Secret variable \| AzureDevOps\.AccessToken \|/);
+    assert.match(summaries.get('clone')!, /\| Command \| checkout \|\n\| Repository \| fabrikam\/Shared Tools\/templates \|/);
+    assert.ok(summaries.get('clone')!.includes(`| commit | ${variable('clone.commit')} |`));
+    assert.ok(summaries.get('push')!.includes(`| commit | ${variable('push.commit')} |`));
+    assert.ok(summaries.get('tag')!.includes(`| tagObjectId | ${variable('tag.tagObjectId')} |`));
+    assert.ok(summaries.get('pr')!.includes(`| pullRequestId | ${variable('pr.pullRequestId')} |`));
+    assert.match(summaries.get('file')!, /\| Command \| readFile \|[\s\S]*\| path \| .*README\.md \|/);
+    assert.match(summaries.get('repos')!, /\| Organization \| fabrikam \|[\s\S]*\| count \| 2 \|/);
+  });
+
+  it('a failing step attaches its summary too, with the error', async () => {
+    const read = await h.run([
+      { task: repository, inputs: { command: 'readFile', repository: TEMPLATES, filePath: '/no/such/file.txt' } },
+    ], { keepTempDirectory: true });
+    assert.equal(read.result, 'Failed');
+    const readSummary = summaryOf(read.steps[0]!);
+    assert.match(readSummary, /\| Result \| Failed: The file '\/no\/such\/file\.txt' does not exist in /);
+    assertNoSecret(readSummary, read, 'a failed readFile');
+
+    const outsider = await h.run([{ task: authenticate, inputs: { organizations: 'northwind' } }], { keepTempDirectory: true });
+    assert.equal(outsider.result, 'Failed');
+    const outsiderSummary = summaryOf(outsider.steps[0]!);
+    assert.match(outsiderSummary, /\| Organizations \| northwind \|[\s\S]*\| Result \| Failed: Organization 'northwind' belongs to tenant /);
+    assertNoSecret(outsiderSummary, outsider, 'a failed authenticate');
+  });
+});
