@@ -3,9 +3,9 @@
 //     --input verify=true --variable System.CollectionUri=https://dev.azure.com/contoso/ \
 //     --script 'git ls-remote https://dev.azure.com/contoso/p/_git/r'
 // Steps run in the order given; --input/--name/--display-name/--env-step apply to the step
-// before them. The masked log streams as in the pipeline UI; the exit code is 0 only when the
-// job succeeded.
-import { mkdtemp } from 'node:fs/promises';
+// before them. The masked log streams as in the pipeline UI, then the run summaries the steps
+// attached; the exit code is 0 only when the job succeeded.
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -27,12 +27,15 @@ const USAGE = `Usage: npx tsx test/agent/cli.ts run [options]
   --no-post                  do not run post-job steps (a real agent always runs them)
   --post                     run post-job steps (the default)
   --agent-root <dir>         reuse this agent root instead of a new temp directory
-  --keep                     keep Agent.TempDirectory's contents and print the agent root
+  --keep                     keep the agent root (a new temp directory is removed afterwards) and
+                             Agent.TempDirectory's contents; print where it is
   --timeout <seconds>        fail a step that runs longer
 `;
 
 interface CliPlan {
   vsix?: string;
+  /** The agent root is a temp directory of this run: removed afterwards unless --keep. */
+  ownRoot?: boolean;
   steps: Array<Step & { taskRef?: string }>;
   options: Omit<JobOptions, 'steps'>;
   post: boolean;
@@ -104,13 +107,26 @@ function applyOption(plan: CliPlan, name: string, value: string): void {
 
 // A task given by name comes from the installed .vsix; anything else is a task folder.
 async function resolveTasks(plan: CliPlan): Promise<void> {
-  plan.options.agentRoot ??= await mkdtemp(path.join(os.tmpdir(), 'agent-'));
+  if (plan.options.agentRoot === undefined) {
+    plan.options.agentRoot = await mkdtemp(path.join(os.tmpdir(), 'agent-'));
+    plan.ownRoot = true;
+  }
   const installed = plan.vsix === undefined ? new Map<string, string>() : await installVsix(plan.vsix, path.join(plan.options.agentRoot, '_work', '_tasks'));
   for (const step of plan.steps) {
     if (!('task' in step) || step.taskRef === undefined) continue;
     const match = [...installed].find(([name]) => name.toLowerCase() === step.taskRef?.toLowerCase());
     step.task = match?.[1] ?? path.resolve(step.taskRef);
     delete step.taskRef;
+  }
+}
+
+/** The Markdown each step attached with task.uploadsummary (the run's Extensions tab), read before _temp is emptied. */
+async function printAttachedSummaries(result: JobResult): Promise<void> {
+  for (const step of result.steps) {
+    for (const file of step.summaries) {
+      const text = await readFile(file, 'utf8').catch(() => undefined);
+      if (text !== undefined) process.stdout.write(`\nSummary attached by ${step.displayName}:\n${text}`);
+    }
   }
 }
 
@@ -122,6 +138,11 @@ function printSummary(result: JobResult, post: boolean, keep: boolean): void {
   if (keep) process.stdout.write(`Agent root: ${result.dirs.agentRoot}\n`);
 }
 
+async function emptyDirectory(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   if (argv.length === 0 || argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(USAGE);
@@ -129,8 +150,13 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const plan = parseCli(argv);
   await resolveTasks(plan);
-  const result = await runJob({ ...plan.options, steps: plan.steps, skipPostJobSteps: !plan.post });
-  printSummary(result, plan.post, Boolean(plan.options.keepTempDirectory));
+  const keep = Boolean(plan.options.keepTempDirectory);
+  // _temp is kept until the attached summaries are printed, then emptied as the agent empties it.
+  const result = await runJob({ ...plan.options, keepTempDirectory: true, steps: plan.steps, skipPostJobSteps: !plan.post });
+  await printAttachedSummaries(result);
+  printSummary(result, plan.post, keep);
+  if (plan.ownRoot && !keep) await rm(result.dirs.agentRoot, { recursive: true, force: true });
+  else if (!keep) await emptyDirectory(result.dirs.temp);
   return result.result === 'Succeeded' || result.result === 'SucceededWithIssues' ? 0 : 1;
 }
 

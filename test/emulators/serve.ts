@@ -2,7 +2,21 @@
  * Runs every emulator until Ctrl-C and prints how to reach them:
  *   npx tsx test/emulators/serve.ts
  */
-import { SOURCE_PATHS, startEmulators, type IdentitySource } from './index';
+import { SOURCE_PATHS, startEmulators, type Emulators, type IdentitySource } from './index';
+
+/** A packaged task run against these emulators by the try-out CLI (test/agent/cli.ts), ready to paste. */
+function tryCommand(emu: Emulators): string[] {
+  const quote = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
+  const templates = emu.devops.cloneUrl('fabrikam', 'Shared Tools', 'templates').replace(/\/\/[^@/]+@/, '//');
+  return [
+    'Try the packaged tasks against them (npm run build && npm run package first):',
+    '  npm run try -- --vsix dist/*.vsix \\',
+    '    --task ManagedIdentityAuthenticate --input organizations=contoso,fabrikam \\',
+    `    --script ${quote(`git ls-remote ${templates}`)} \\`,
+    `    --variable System.CollectionUri=${emu.devops.orgUrl('contoso')}/ --variable ManagedIdentity.TestHosts=${new URL(emu.devops.url).host} \\`,
+    `    ${Object.entries(emu.env()).map(([k, v]) => `--env ${quote(`${k}=${v}`)}`).join(' ')}`,
+  ];
+}
 
 async function main(): Promise<void> {
   const emu = await startEmulators();
@@ -29,6 +43,8 @@ async function main(): Promise<void> {
     '',
     'Try:',
     `  curl -s -H 'Metadata: true' '${emu.identity.url}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=499b84ac-1321-427f-aa17-267ca6975798'`,
+    '',
+    ...tryCommand(emu),
     '',
     `Files under ${emu.root} (removed on exit). Ctrl-C to stop.`,
   ];
