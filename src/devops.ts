@@ -79,6 +79,14 @@ export function explainDevOpsError(err: unknown, org: Organization, what: string
       status, { cause: err });
   }
   if (status === 203) return signInPage(org, who);
+  // node-api reports an API discovery (OPTIONS) answer that is not JSON, such as a 203 sign-in page, only
+  // as this; Azure DevOps serves every API these tasks use, so the token was not accepted.
+  if (/Failed to find api location/i.test(serverMessage)) {
+    return new DevOpsError(
+      `Organization '${org.name}' answered with a sign-in page (HTTP 203) or something else that is not data while trying to ${what}: the token of the identity (${who}) was not accepted.`,
+      `Add the identity to '${org.name}' with Basic access; a sign-in page is never treated as success.`,
+      status, { cause: err });
+  }
   if (status === 403 || /TF401027/.test(serverMessage)) {
     return new DevOpsError(
       `The identity (${who}) lacks a permission in '${org.name}' to ${what}: ${serverMessage}`,
