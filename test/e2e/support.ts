@@ -90,9 +90,30 @@ export async function harness(options: EmulatorOptions = {}): Promise<Harness> {
   };
 }
 
-/** Every string a token could leak as. */
+/**
+ * Every string a token could leak as: itself, URL- and JSON-escaped, and base64 — of the token, of
+ * `:token` and `ManagedIdentity:token`, and, through `base64Cores`, inside the base64 of any
+ * `user:token` Basic header. Written out here rather than taken from src/secrets.ts alone, so a
+ * shorter list there cannot make these scans weaker.
+ */
 export function leakForms(token: string): string[] {
-  return [...derivedForms(token), JSON.stringify(token).slice(1, -1)];
+  const b64 = (s: string): string => Buffer.from(s).toString('base64');
+  return [...new Set([
+    token, encodeURIComponent(token), JSON.stringify(token).slice(1, -1),
+    b64(token), b64(`:${token}`), b64(`ManagedIdentity:${token}`),
+    ...base64Cores(token), ...derivedForms(token),
+  ])];
+}
+
+/**
+ * The part of base64(prefix + token + suffix) that depends on the token alone, for each of the three
+ * byte alignments a prefix can give it: whatever user name a Basic header carries, one of these is in it.
+ */
+export function base64Cores(token: string): string[] {
+  return [0, 1, 2].map((k) => {
+    const text = Buffer.concat([Buffer.alloc(k, 0x41), Buffer.from(token)]).toString('base64');
+    return text.slice(k ? 4 : 0, -4);
+  });
 }
 
 /** Files under `roots` whose bytes contain any of `needles`. */
