@@ -122,7 +122,7 @@ describe('security: no token leaks, in any scenario of either task', function ()
 
     it('is cancelled while it verifies the organization (SIGINT, SIGTERM), and the post-job step still runs', async () => {
       h.emu.devops.faults.push({ match: matchRequest({ path: /\/_apis\/connectionData$/ }), delayMs: 8000 });
-      const { result } = await scan({ steps: [{ task: auth, inputs: {}, cancelAfterMs: 1500 }], variables: FAST_CANCEL, exec: false });
+      const { result } = await scan({ steps: [{ task: auth, inputs: {}, cancelAfterMs: 2500 }], variables: FAST_CANCEL, exec: false });
       assert.equal(result.result, 'Cancelled', result.log);
       assert.equal(result.steps.at(-1)!.phase, 'post');
       assert.deepEqual(sessionFiles(result), []);
