@@ -1,0 +1,351 @@
+/**
+ * Every ```yaml block of overview.md runs as a job, through the agent-like runner, with the packaged tasks,
+ * against the emulators, and must succeed — or, after `<!-- example: expect-failure -->`, fail with an
+ * error the Troubleshooting table explains.
+ *
+ * The examples name the organizations of the emulators' world (contoso: Web/app; fabrikam: Shared
+ * Tools/templates); their https://dev.azure.com/{org} and https://{org}.visualstudio.com URLs are
+ * rewritten to the emulator. The job runs in contoso/Web with `checkout: self` done before it (a clone
+ * of contoso/Web/app in $(Build.SourcesDirectory)) unless the example says `- checkout: none`.
+ * The YAML is read by the small parser below: the subset pipeline steps use (mappings, sequences,
+ * plain and quoted scalars, `|` blocks, comments); anything else fails the test rather than being guessed.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { JobResult, Step } from '../agent/runner';
+import { AGENT_VM, LOOPBACK_NO_PROXY, isolatedGitEnv, repositoryIn } from '../emulators';
+import { covers, rowPattern, troubleshootingRows } from '../../scripts/docs';
+import { harness, run, taskDir, type Harness } from './support';
+
+// ---------------------------------------------------------------------------------------------------
+// A YAML subset
+
+type Yaml = string | Yaml[] | { [key: string]: Yaml };
+
+interface Line {
+  number: number;
+  indent: number;
+  text: string;
+}
+
+class YamlSubset {
+  private readonly lines: Line[];
+  private at = 0;
+
+  constructor(private readonly raw: string[]) {
+    this.lines = raw.flatMap((text, i) => {
+      const content = text.trimStart();
+      return content === '' || content.startsWith('#') ? [] : [{ number: i, indent: text.length - content.length, text: content.trimEnd() }];
+    });
+  }
+
+  static parse(text: string): Yaml {
+    const parser = new YamlSubset(text.split('\n'));
+    const value = parser.block(parser.lines[0]?.indent ?? 0);
+    if (parser.at < parser.lines.length) parser.fail('unexpected indentation');
+    return value;
+  }
+
+  private fail(why: string): never {
+    const line = this.lines[this.at];
+    throw new Error(`YAML line ${(line?.number ?? this.raw.length) + 1}: ${why}: '${line?.text ?? ''}'`);
+  }
+
+  private get current(): Line | undefined {
+    return this.lines[this.at];
+  }
+
+  private block(indent: number): Yaml {
+    return this.current?.text.startsWith('- ') || this.current?.text === '-' ? this.sequence(indent) : this.mapping(indent);
+  }
+
+  private sequence(indent: number): Yaml[] {
+    const items: Yaml[] = [];
+    while (this.current?.indent === indent && (this.current.text.startsWith('- ') || this.current.text === '-')) {
+      const line = this.current;
+      const rest = line.text.slice(1).trimStart();
+      if (rest === '') {
+        this.at++;
+        items.push(this.block(this.current?.indent ?? indent + 2));
+      } else if (/^[^\s"'][^:]*:(\s|$)/.test(rest)) {
+        // `- key: value` starts a mapping whose keys line up with `key`.
+        const keyIndent = indent + (line.text.length - rest.length);
+        this.lines[this.at] = { ...line, indent: keyIndent, text: rest };
+        items.push(this.mapping(keyIndent));
+      } else {
+        this.at++;
+        items.push(scalar(rest));
+      }
+    }
+    return items;
+  }
+
+  private mapping(indent: number): { [key: string]: Yaml } {
+    const map: { [key: string]: Yaml } = {};
+    while (this.current && this.current.indent === indent && !this.current.text.startsWith('- ')) {
+      const line = this.current;
+      const match = /^([^\s"'#][^:]*):(?:\s+(.*))?$/.exec(line.text);
+      if (!match) this.fail('expected "key: value"');
+      const key = match[1]!.trim();
+      if (key in map) this.fail(`duplicate key '${key}'`);
+      const rest = match[2] ?? '';
+      this.at++;
+      if (/^[>|][+-]?\d?(\s+#.*)?$/.test(rest) && !/^\|-?(\s+#.*)?$/.test(rest)) this.fail('only | and |- block scalars are supported');
+      if (/^\|-?(\s+#.*)?$/.test(rest)) map[key] = this.blockScalar(line, rest);
+      else if (rest !== '' && !rest.startsWith('#')) map[key] = scalar(rest);
+      else if (this.current && this.current.indent > indent) map[key] = this.block(this.current.indent);
+      else if (this.current && this.current.indent === indent && this.current.text.startsWith('- ')) map[key] = this.sequence(indent);
+      else map[key] = '';
+    }
+    return map;
+  }
+
+  /** `|` keeps line breaks; the final line break is kept once (clip), or dropped with `|-`. */
+  private blockScalar(owner: Line, header: string): string {
+    const body: string[] = [];
+    let end = owner.number + 1;
+    for (; end < this.raw.length; end++) {
+      const text = this.raw[end]!;
+      if (text.trim() !== '' && text.length - text.trimStart().length <= owner.indent) break;
+      body.push(text);
+    }
+    while (this.current && this.current.number < end) this.at++;
+    while (body.length && body.at(-1)!.trim() === '') body.pop();
+    const indent = Math.min(...body.filter((l) => l.trim()).map((l) => l.length - l.trimStart().length));
+    const lines = body.map((l) => l.slice(indent));
+    const text = lines.join('\n');
+    return header.startsWith('|-') ? text : `${text}\n`;
+  }
+}
+
+/** A plain scalar ends at ` #`; quoted ones are unquoted ('' and \" escapes only). */
+function scalar(text: string): string {
+  if (text.startsWith("'")) {
+    const end = /^'((?:[^']|'')*)'\s*(#.*)?$/.exec(text);
+    if (!end) throw new Error(`YAML: unterminated or trailing text after '…': ${text}`);
+    return end[1]!.replace(/''/g, "'");
+  }
+  if (text.startsWith('"')) {
+    const end = /^"((?:[^"\\]|\\.)*)"\s*(#.*)?$/.exec(text);
+    if (!end) throw new Error(`YAML: unterminated or trailing text after "…": ${text}`);
+    return end[1]!.replace(/\\(["\\])/g, '$1');
+  }
+  return text.replace(/\s+#.*$/, '').trim();
+}
+
+// ---------------------------------------------------------------------------------------------------
+// overview.md's examples as jobs
+
+interface Example {
+  line: number;
+  heading: string;
+  expectFailure: boolean;
+  yaml: string;
+}
+
+/** Each ```yaml block with the heading it is under and the marker on the line before it. */
+function examples(markdown: string): Example[] {
+  const lines = markdown.split('\n');
+  const found: Example[] = [];
+  let heading = '';
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (/^#{1,4} /.test(line)) heading = line.replace(/^#+ /, '');
+    if (line.trim() !== '```yaml') continue;
+    const end = lines.indexOf('```', i + 1);
+    assert.ok(end > i, `overview.md line ${i + 1}: unterminated yaml block`);
+    const marker = lines.slice(Math.max(0, i - 2), i).join('\n');
+    found.push({ line: i + 1, heading, expectFailure: /<!-- example: expect-failure -->/.test(marker), yaml: lines.slice(i + 1, end).join('\n') });
+    i = end;
+  }
+  return found;
+}
+
+const TASKS = { 'ManagedIdentityAuthenticate@1': 'ManagedIdentityAuthenticate', 'ManagedIdentityRepository@1': 'ManagedIdentityRepository' } as const;
+const STEP_KEYS = new Set(['task', 'script', 'checkout', 'inputs', 'name', 'displayName', 'env', 'workingDirectory']);
+
+function asMap(value: Yaml | undefined, what: string): Record<string, string> {
+  if (value === undefined) return {};
+  assert.ok(typeof value === 'object' && !Array.isArray(value), `${what} must be a mapping`);
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => {
+    assert.equal(typeof v, 'string', `${what}.${k} must be a scalar`);
+    return [k, v as string];
+  }));
+}
+
+interface Job {
+  steps: Step[];
+  checkoutSelf: boolean;
+  /** Every `$(name)` the example uses. */
+  macros: string[];
+}
+
+async function toJob(example: Example, rewrite: (text: string) => string): Promise<Job> {
+  const parsed = YamlSubset.parse(example.yaml);
+  const list = Array.isArray(parsed) ? parsed : typeof parsed === 'object' ? parsed['steps'] : undefined;
+  assert.ok(Array.isArray(list), 'an example is a steps: list or a list of steps');
+  const steps: Step[] = [];
+  let checkoutSelf = true;
+  const macros = new Set<string>();
+  const note = (text: string): string => {
+    for (const m of text.matchAll(/\$\(([^)\s]+)\)/g)) macros.add(m[1]!);
+    return rewrite(text);
+  };
+  const noteAll = (map: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(map).map(([k, v]) => [k, note(v)]));
+  for (const item of list) {
+    assert.ok(typeof item === 'object' && !Array.isArray(item), 'each step is a mapping');
+    for (const key of Object.keys(item)) assert.ok(STEP_KEYS.has(key), `the examples' runner does not know the step key '${key}'`);
+    const common = { name: item['name'] as string | undefined, displayName: item['displayName'] as string | undefined, env: noteAll(asMap(item['env'], 'env')) };
+    if (typeof item['checkout'] === 'string') {
+      assert.equal(item['checkout'], 'none', 'only checkout: none is supported (checkout: self is what a job does without one)');
+      checkoutSelf = false;
+    } else if (typeof item['task'] === 'string') {
+      const name = TASKS[item['task'] as keyof typeof TASKS];
+      assert.ok(name, `unknown task ${item['task']}`);
+      steps.push({ ...common, task: await taskDir(name), inputs: noteAll(asMap(item['inputs'], 'inputs')) });
+    } else if (typeof item['script'] === 'string') {
+      const workingDirectory = item['workingDirectory'] as string | undefined;
+      steps.push({ ...common, script: note(item['script']), ...(workingDirectory ? { workingDirectory: note(workingDirectory) } : {}) });
+    } else {
+      assert.fail(`a step needs task:, script: or checkout: (${Object.keys(item).join(', ')})`);
+    }
+  }
+  return { steps, checkoutSelf, macros: [...macros] };
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+describe('overview.md examples (each ```yaml block as a job: packaged tasks, runner, emulators)', function () {
+  this.timeout(120_000);
+  const markdown = readFileSync('overview.md', 'utf8');
+  const rows = troubleshootingRows(markdown);
+  let h: Harness;
+  let suite: string;
+
+  before(async () => {
+    h = await harness();
+    suite = mkdtempSync(join(tmpdir(), 'mi-examples-'));
+    await seedVersionFile();
+  });
+  after(async () => {
+    await h?.stop();
+    if (suite) rmSync(suite, { recursive: true, force: true });
+  });
+
+  /** git with the agent identity's token in an extraheader from the environment, no global config. */
+  function gitEnv(): Record<string, string> {
+    return isolatedGitEnv({
+      ...LOOPBACK_NO_PROXY,
+      HOME: suite,
+      GIT_CONFIG_COUNT: '1',
+      GIT_CONFIG_KEY_0: 'http.extraheader',
+      GIT_CONFIG_VALUE_0: `AUTHORIZATION: bearer ${h.emu.tokenFor(AGENT_VM.key)}`,
+      GIT_AUTHOR_NAME: 'Seed', GIT_AUTHOR_EMAIL: 'seed@example.invalid', GIT_COMMITTER_NAME: 'Seed', GIT_COMMITTER_EMAIL: 'seed@example.invalid',
+    });
+  }
+
+  async function git(cwd: string, args: string[]): Promise<void> {
+    const r = await run('git', args, gitEnv(), cwd);
+    assert.equal(r.status, 0, `git ${args.join(' ')}: ${r.stderr}`);
+  }
+
+  /** The version-bump example reads a VERSION file: fabrikam's templates gets one on main. */
+  async function seedVersionFile(): Promise<void> {
+    const dir = join(suite, 'seed');
+    await git(suite, ['clone', '--quiet', repositoryIn(h.emu.world, 'fabrikam', 'Shared Tools', 'templates').bareDir, dir]);
+    await run('sh', ['-c', 'echo 1.0.0 > VERSION'], gitEnv(), dir);
+    await git(dir, ['add', 'VERSION']);
+    await git(dir, ['commit', '--quiet', '-m', 'Add VERSION']);
+    await git(dir, ['push', '--quiet', 'origin', 'HEAD:main']);
+  }
+
+  /** https://dev.azure.com/{org}/… and https://{org}.visualstudio.com/… → the emulator. */
+  const rewrite = (text: string): string => text
+    .replace(/https:\/\/dev\.azure\.com\//g, `${h.emu.devops.url}/`)
+    .replace(/https:\/\/([A-Za-z0-9-]+)\.visualstudio\.com\/(?:DefaultCollection\/)?/g, (_, org: string) => `${h.emu.devops.url}/${org}/`);
+
+  /** What the agent's `checkout: self` leaves: a clone of the pipeline's repository (contoso/Web/app) in the sources folder. */
+  async function agentWithSelf(): Promise<string> {
+    const agentRoot = mkdtempSync(join(suite, 'agent-'));
+    const sources = join(agentRoot, '_work', '1', 's');
+    mkdirSync(sources, { recursive: true });
+    await git(sources, ['clone', '--quiet', h.emu.devops.cloneUrl('contoso', 'Web', 'app'), '.']);
+    return agentRoot;
+  }
+
+  const all = examples(markdown);
+
+  it('has examples for both tasks and every repository command', () => {
+    const text = all.map((e) => e.yaml).join('\n');
+    assert.ok(all.length >= 8, `${all.length} examples`);
+    assert.match(text, /task: ManagedIdentityAuthenticate@1/);
+    for (const command of ['checkout', 'list', 'readFile', 'push', 'tag', 'pullRequest']) assert.match(text, new RegExp(`command: ${command}\\b`));
+    assert.ok(all.some((e) => e.expectFailure), 'one example shows a failure');
+  });
+
+  for (const example of examples(readFileSync('overview.md', 'utf8'))) {
+    const title = `line ${example.line} (${example.heading})${example.expectFailure ? ' fails as the page says' : ' succeeds'}`;
+    it(title, async () => {
+      const job = await toJob(example, rewrite);
+      const result: JobResult = await h.run(job.steps, {
+        ...(job.checkoutSelf ? { agentRoot: await agentWithSelf() } : {}),
+        variables: { 'Build.Repository.Name': 'app', 'Build.Repository.Uri': h.emu.devops.cloneUrl('contoso', 'Web', 'app') },
+      });
+      const unknown = job.macros.filter((name) => ![...result.variables.keys()].some((v) => v.toLowerCase() === name.toLowerCase()));
+      assert.deepEqual(unknown, [], 'every $(variable) the example uses exists by the end of the job');
+      for (const secret of result.secrets.filter((s) => s.length >= 16)) assert.ok(!result.log.includes(secret), 'the log shows no secret');
+      if (!example.expectFailure) {
+        assert.equal(result.result, 'Succeeded', result.log);
+        return;
+      }
+      assert.equal(result.result, 'Failed', result.log);
+      const errors = result.steps.flatMap((s) => s.errors);
+      assert.equal(errors.length, 1, errors.join('\n'));
+      assert.ok(rows.some((row) => covers(rowPattern(row.message), [errors[0]!])), `no Troubleshooting row explains: ${errors[0]}`);
+    });
+  }
+});
+
+describe('the examples\' YAML subset', () => {
+  it('reads steps with task inputs, block scalars, quoted and commented values', () => {
+    const yaml = [
+      'steps:',
+      '- checkout: none',
+      '- task: ManagedIdentityAuthenticate@1   # a comment',
+      '  name: auth',
+      '  inputs:',
+      '    organizations: |',
+      '      contoso',
+      '',
+      '      fabrikam',
+      "    variableName: 'My.Token'",
+      '    verify: "true"',
+      '- script: echo "a # b" # c',
+      '  env:',
+      '    TOKEN: $(My.Token)',
+      '- script: |-',
+      '    one',
+      '      two',
+      '  workingDirectory: $(auth.path)',
+    ].join('\n');
+    assert.deepEqual(YamlSubset.parse(yaml), {
+      steps: [
+        { checkout: 'none' },
+        { task: 'ManagedIdentityAuthenticate@1', name: 'auth', inputs: { organizations: 'contoso\n\nfabrikam\n', variableName: 'My.Token', verify: 'true' } },
+        { script: 'echo "a', env: { TOKEN: '$(My.Token)' } },
+        { script: 'one\n  two', workingDirectory: '$(auth.path)' },
+      ],
+    });
+  });
+
+  it('reads a bare list of steps, indented sequences, and refuses what it does not know', () => {
+    assert.deepEqual(YamlSubset.parse('- script: a\n- script: |\n    b\n    c\n'), [{ script: 'a' }, { script: 'b\nc\n' }]);
+    assert.deepEqual(YamlSubset.parse('steps:\n  - script: a\n    name: x\n'), { steps: [{ script: 'a', name: 'x' }] });
+    assert.throws(() => YamlSubset.parse('steps:\n- script: a\n   oops: 1\n'), /YAML line 3/);
+    assert.throws(() => YamlSubset.parse("- script: 'open\n"), /unterminated/);
+    assert.throws(() => YamlSubset.parse('a: 1\na: 2\n'), /duplicate key 'a'/);
+    assert.throws(() => YamlSubset.parse('a: >\n  folded\n'), /only \| and \|- block scalars/);
+  });
+});
