@@ -4,7 +4,7 @@
  * process-wide handlers, so nothing else may import it (the credential helper must not).
  */
 import * as tl from 'azure-pipelines-task-lib/task';
-import { TaskError, printable } from './errors';
+import { TROUBLESHOOTING_URL, TaskError, printable } from './errors';
 import { tmpdir } from 'node:os';
 import { neutralize, type Log } from './log';
 import { Summary } from './summary';
@@ -55,10 +55,11 @@ function failureMessage(err: unknown): string {
   return `Unexpected error: ${err instanceof Error ? err.message : printable(String(err))}`;
 }
 
-/** After the error line: what to do (the hint), and at debug level the causes or the stack. */
+/** After the error line: what to do (the hint), where every message is explained, and at debug level the causes or the stack. */
 function explainFailure(p: Pipeline, err: unknown): void {
   if (err instanceof TaskError) {
     if (err.hint) p.info(`Hint: ${err.hint}`);
+    p.info(`Troubleshooting: ${TROUBLESHOOTING_URL}`);
     for (let cause = err.cause; cause; cause = (cause as { cause?: unknown }).cause) {
       p.debug(`Caused by: ${cause instanceof Error ? `${cause.name}: ${cause.message}` : printable(String(cause))}`);
     }

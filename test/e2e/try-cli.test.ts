@@ -75,6 +75,7 @@ describe('npm run try against npx tsx test/emulators/serve.ts (child processes)'
     const output = result.stdout + result.stderr;
     assert.equal(result.status, 1, output);
     assert.match(output, /##\[error\]Organization 'northwind' belongs to tenant [0-9a-f-]{36}, but the identity .* is from another tenant \(TF400813\)\./);
+    assert.match(output, /^Troubleshooting: https:\/\/marketplace\.visualstudio\.com\/items\?itemName=[\w.-]+#troubleshooting$/m);
     assert.match(output, /^ {2}Skipped +CmdLine/m);
     assert.match(output, /^Job result: Failed$/m);
     assert.doesNotMatch(output, JWT);

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { InputError } from '../../src/errors';
+import { InputError, TROUBLESHOOTING_URL } from '../../src/errors';
 import {
   ANY, covers, emittedMessages, generate, inputsTable, matchedLiterals, messagesIn, outputsTable, problems, readTaskJson,
   regionsIn, rowPattern, showPattern, troubleshootingRows, undocumented, type Pattern,
@@ -43,6 +43,14 @@ describe('overview.md', () => {
     const missing = undocumented(messages, rows).map((m) => `${m.where}: ${showPattern(m.pattern)}`);
     assert.deepEqual(missing, [], 'messages without a row in the Troubleshooting table of overview.md (see scripts/docs.ts)');
     assert.deepEqual(problems(overview, messages, (name) => readTaskJson(name)), []);
+  });
+
+  it('is where the link printed after every error points: this extension\'s page, at its Troubleshooting heading', () => {
+    const manifest = JSON.parse(readFileSync('vss-extension.json', 'utf8')) as { publisher: string; id: string };
+    const url = new URL(TROUBLESHOOTING_URL);
+    assert.equal(url.searchParams.get('itemName'), `${manifest.publisher}.${manifest.id}`);
+    const slugs = [...overview.matchAll(/^#{1,6} (.+)$/gm)].map((m) => m[1]!.toLowerCase().replace(/[^\w\s-]/g, '').replace(/\s+/g, '-'));
+    assert.ok(slugs.includes(url.hash.slice(1)), `${url.hash} is a heading of overview.md`);
   });
 
   it('reports a new message that has no row, and a stale table', () => {
