@@ -13,6 +13,10 @@
  * - Node defines `FormData` as a lazy global whose first read loads undici (~20 ms). @typespec/ts-http-runtime
  *   reads it on every request (`typeof FormData !== "undefined" && body instanceof FormData`). The bundles
  *   see a stand-in instead that asks the real class only about values that are FormData objects.
+ *
+ * @azure/identity (with msal, ≈ 400 KB) is its own file in each task folder, azure-identity.js, required
+ * only when a token is asked of the library: the git credential helper asks IMDS and App Service directly
+ * (src/identity-direct.ts) and so never loads nor even parses it there.
  */
 import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -105,12 +109,23 @@ export { FormData };`,
   },
 };
 
+/** The file @azure/identity is bundled into, next to each entry bundle. */
+export const IDENTITY_BUNDLE = 'azure-identity.js';
+
+/** Entry bundles require @azure/identity from IDENTITY_BUNDLE instead of inlining it. */
+const identityApart: Plugin = {
+  name: 'identity-apart',
+  setup(b) {
+    b.onResolve({ filter: /^@azure\/identity$/ }, () => ({ path: `./${IDENTITY_BUNDLE}`, external: true }));
+  },
+};
+
 function kib(bytes: number): string {
   return `${(bytes / 1024).toFixed(0)} KiB`;
 }
 
 /** The esbuild options of one task bundle. */
-export function bundleOptions(entry: string, outfile: string, usedClients: ReadonlySet<string>): BuildOptions & { metafile: true } {
+export function bundleOptions(entry: string, outfile: string, usedClients: ReadonlySet<string>, identityInline = false): BuildOptions & { metafile: true } {
   return {
     entryPoints: [entry],
     outfile,
@@ -121,7 +136,7 @@ export function bundleOptions(entry: string, outfile: string, usedClients: Reado
     minify: true,
     legalComments: 'none',
     inject: [LAZY_GLOBALS],
-    plugins: [lazyGlobals, unusedModules(usedClients)],
+    plugins: [lazyGlobals, unusedModules(usedClients), ...(identityInline ? [] : [identityApart])],
     metafile: true,
     logLevel: 'warning',
   };
@@ -138,6 +153,9 @@ async function main(): Promise<void> {
   const usedClients = usedClientsIn('src');
   const sizes: string[] = [];
   for (const [folder, entries] of Object.entries(TASKS)) {
+    const identity = join('tasks', folder, IDENTITY_BUNDLE);
+    await build(bundleOptions(require.resolve('@azure/identity'), identity, usedClients, true));
+    sizes.push(`${folder}/${IDENTITY_BUNDLE} ${kib(statSync(identity).size)}`);
     for (const [name, entry] of Object.entries(entries)) {
       const outfile = join('tasks', folder, `${name}.js`);
       const result = await build(bundleOptions(entry, outfile, usedClients));

@@ -56,7 +56,7 @@ export async function runCredentialHelper(args: readonly string[], io: HelperIo)
   if (!url || !isTokenHost(url, session.policy)) return 0;
   const log: Log = { info: () => undefined, debug: () => undefined, warn: (m) => io.warn(m) };
   try {
-    const { token, expiresOn } = await getAzureDevOpsToken(session.selector, log);
+    const { token, expiresOn } = await getAzureDevOpsToken(session.selector, log, { direct: true });
     io.write(`username=${HELPER_USERNAME}\npassword=${token}\npassword_expiry_utc=${Math.floor(expiresOn.getTime() / 1000)}\n`);
     return 0;
   } catch (err) {

@@ -207,3 +207,10 @@ export function environmentProxyApplies(url: string, env: NodeJS.ProcessEnv): bo
   const bypass = (value('NO_PROXY') ?? '').split(',').map((p) => p.trim()).filter(Boolean);
   return !bypass.some((p) => (p.startsWith('.') ? host.endsWith(p) || host === p.slice(1) : host === p));
 }
+
+/** A minimal request for DirectTransport.sendRequest (GET, no body), for callers outside @azure/identity. */
+export function transportRequest(url: string, headers: Readonly<Record<string, string>>): PipelineRequest {
+  const h = new Headers();
+  for (const [name, value] of Object.entries(headers)) h.set(name, value);
+  return { url, method: 'GET', headers: h } as unknown as PipelineRequest;
+}

@@ -20,6 +20,7 @@
 import type { AccessToken as CoreAccessToken } from '@azure/core-auth';
 import { IdentityError, printable } from './errors';
 import { describeSource, detectIdentitySource, lookedFor, type IdentitySource, type SelectorKind } from './identity-source';
+import { directRequest, directToken } from './identity-direct';
 import { DirectTransport, environmentProxyApplies, type Exchange, type TransportFailure } from './identity-transport';
 import { readClaims, type TokenClaims } from './jwt';
 import type { Log } from './log';
@@ -50,6 +51,8 @@ export interface TokenOptions {
   /** Log the source and warn about stray identity variables before asking (task steps; not the credential helper). */
   readonly announce?: boolean;
   readonly deadlineMs?: number;
+  /** Ask IMDS and App Service directly, without loading @azure/identity (the credential helper; identity-direct.ts). */
+  readonly direct?: boolean;
 }
 
 export function describeSelector(selector: IdentitySelector): string {
@@ -286,8 +289,20 @@ function refuseUnsupportedSelector(selector: IdentitySelector, source: IdentityS
 
 type Acquire = () => Promise<CoreAccessToken | null>;
 
-async function credentialFor(selector: IdentitySelector, source: IdentitySource): Promise<Acquire> {
-  const identity = await import('@azure/identity');
+/**
+ * @azure/identity, loaded on first use. A plain require, not import(): the bundles ship the library as a
+ * separate file (scripts/build.ts, azure-identity.js) that a native dynamic import could not read named
+ * exports from.
+ */
+function loadIdentityLibrary(): typeof import('@azure/identity') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('@azure/identity') as typeof import('@azure/identity');
+}
+
+async function credentialFor(selector: IdentitySelector, source: IdentitySource, direct: boolean): Promise<Acquire> {
+  const request = direct ? directRequest(source, selector, AZURE_DEVOPS_RESOURCE, process.env) : undefined;
+  if (request) return () => directToken(transport, request);
+  const identity = loadIdentityLibrary();
   const retryOptions = { maxRetries: 0 };
   if (source.name === 'AKS workload identity') {
     // Same construction as @azure/identity tokenExchangeMsi.js; a fresh credential per attempt so msal's
@@ -338,7 +353,7 @@ export async function getAzureDevOpsToken(selector: IdentitySelector, log: Log, 
   const attemptAll = async (): Promise<CoreAccessToken> => {
     let acquire: Acquire;
     try {
-      acquire = await credentialFor(selector, source);
+      acquire = await credentialFor(selector, source, options.direct ?? false);
     } catch (err) {
       if (/authorityHost/.test(errorText(err))) {
         throw new IdentityError(`AZURE_AUTHORITY_HOST must be an https URL: @azure/identity refuses every managed identity source while it is not (${errorText(err)}).`,
