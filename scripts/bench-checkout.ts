@@ -5,7 +5,12 @@
  * the same loopback emulators. Runs alternate clone / task after one discarded warm-up pair, so drift hits
  * both sides; the figure is the ratio of the medians.
  *
- *   npx tsx scripts/bench-checkout.ts [--runs 7] [--json]      (after build + package)
+ * Two repositories, because the ratio means little on one alone: the seeded `templates` (three files, a few
+ * KiB), where the task's fixed costs (Node start, token, REST look-up) are nearly all of it, and a generated
+ * one of realistic size (2,000 files, 20 MiB of mostly incompressible content, 50 commits; written by
+ * test/emulators addGeneratedRepository in about a second), where the transfer and the checkout count.
+ *
+ *   npx tsx scripts/bench-checkout.ts [--runs 7] [--only small,large] [--json]      (after build + package)
  *
  * `benchCheckout()` is exported for `npm run bench`.
  */
@@ -14,13 +19,36 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { installVsix, runJob } from '../test/agent/runner';
-import { AGENT_VM, scrubbedEnv, startEmulators } from '../test/emulators';
+import { AGENT_VM, addGeneratedRepository, scrubbedEnv, startEmulators, type GeneratedRepositoryOptions } from '../test/emulators';
+
+const MiB = 1024 * 1024;
+
+/** One repository to check out. */
+export interface CheckoutCase {
+  /** Short name, used in measure ids and --only: 'small', 'large'. */
+  readonly id: string;
+  readonly label: string;
+  /** org/project/repo in the emulators' world. */
+  readonly repository: readonly [string, string, string];
+  /** Generate the repository (in the world's existing org and project) before measuring. */
+  readonly generate?: Omit<GeneratedRepositoryOptions, 'org' | 'project' | 'name'>;
+}
+
+export const CHECKOUT_CASES: readonly CheckoutCase[] = [
+  { id: 'small', label: 'seed repository: 3 files, 4 KiB', repository: ['fabrikam', 'Shared Tools', 'templates'] },
+  {
+    id: 'large',
+    label: 'generated repository: 2,000 files, 20 MiB, 50 commits',
+    repository: ['fabrikam', 'Shared Tools', 'generated-large'],
+    generate: { files: 2000, bytes: 20 * MiB, commits: 50 },
+  },
+];
 
 export interface CheckoutBenchOptions {
   /** Measured runs of each side (≥ 7 for a stable median). Default 7. */
   readonly runs?: number;
-  /** Which repository, as org/project/repo of the emulators' world. Default fabrikam/Shared Tools/templates. */
-  readonly repository?: readonly [string, string, string];
+  /** Which repositories. Default CHECKOUT_CASES. */
+  readonly cases?: readonly CheckoutCase[];
   /** The .vsix to install. Default the only one in dist/. */
   readonly vsix?: string;
 }
@@ -31,8 +59,11 @@ export interface Timings {
 }
 
 export interface CheckoutBenchResult {
+  readonly case: CheckoutCase;
   readonly runs: number;
   readonly repository: string;
+  /** What was generated, for a generated repository: files and bytes on the tip, commits, pack size. */
+  readonly generated?: { readonly files: number; readonly bytes: number; readonly commits: number; readonly packBytes: number };
   /** Whole job through the runner: the task's main step and its post-job step, process spawn included. */
   readonly task: Timings;
   /** The task's main step alone (spawn to exit of its process), as the runner timed it. */
@@ -59,10 +90,10 @@ function exec(file: string, args: readonly string[], env: NodeJS.ProcessEnv): Pr
   });
 }
 
-export async function benchCheckout(options: CheckoutBenchOptions = {}): Promise<CheckoutBenchResult> {
+export async function benchCheckout(options: CheckoutBenchOptions = {}): Promise<CheckoutBenchResult[]> {
   const runs = options.runs ?? 7;
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`runs must be a positive whole number (got ${runs})`);
-  const [org, project, repo] = options.repository ?? ['fabrikam', 'Shared Tools', 'templates'];
+  const cases = options.cases ?? CHECKOUT_CASES;
   const vsix = options.vsix ?? join('dist', readdirSync('dist').find((f) => f.endsWith('.vsix')) ?? '');
   if (!vsix.endsWith('.vsix')) throw new Error('No .vsix in dist/: run `npx tsx scripts/build.ts && npx tsx scripts/package.ts` first.');
 
@@ -71,90 +102,105 @@ export async function benchCheckout(options: CheckoutBenchOptions = {}): Promise
   try {
     const task = (await installVsix(vsix, join(scratch, 'tasks'))).get('ManagedIdentityRepository');
     if (!task) throw new Error(`${vsix} has no ManagedIdentityRepository task.`);
-    const url = emu.devops.cloneUrl(org, project, repo).replace(/\/\/[^@/]+@/, '//');
     const variables = {
       'System.CollectionUri': `${emu.devops.orgUrl('contoso').replace(/\/?$/, '/')}`,
       'System.TeamProject': 'Web',
       'ManagedIdentity.TestHosts': new URL(emu.devops.url).host,
     };
+    const results: CheckoutBenchResult[] = [];
+    for (const c of cases) {
+      const [org, project, repo] = c.repository;
+      const generated = c.generate ? await addGeneratedRepository(emu.world, { org, project, name: repo, ...c.generate }) : undefined;
+      const url = emu.devops.cloneUrl(org, project, repo).replace(/\/\/[^@/]+@/, '//');
 
-    const viaTask = async (i: number): Promise<[number, number]> => {
-      const agentRoot = join(scratch, `agent-${i}`);
-      const started = performance.now();
-      const job = await runJob({
-        agentRoot,
-        env: emu.env(),
-        variables,
-        steps: [{ task, inputs: { command: 'checkout', repository: `${org}/${project}/${repo}`, fetchDepth: '1' } }],
-      });
-      const elapsed = performance.now() - started;
-      if (job.result !== 'Succeeded') throw new Error(`checkout task failed:\n${job.log}`);
-      rmSync(agentRoot, { recursive: true, force: true });
-      return [elapsed, job.steps[0]!.durationMs];
-    };
-
-    const viaGit = async (i: number): Promise<number> => {
-      // The same kind of credential the task sends, minted up front: the baseline pays for no identity call.
-      const token = emu.tokenFor(AGENT_VM.key);
-      const env = {
-        ...scrubbedEnv({ PATH: process.env['PATH'] ?? '' }),
-        HOME: scratch,
-        GIT_CONFIG_NOSYSTEM: '1',
-        GIT_TERMINAL_PROMPT: '0',
-        GIT_CONFIG_COUNT: '1',
-        GIT_CONFIG_KEY_0: `http.${new URL(url).origin}/.extraheader`,
-        GIT_CONFIG_VALUE_0: `AUTHORIZATION: bearer ${token}`,
+      const viaTask = async (i: number): Promise<[number, number]> => {
+        const agentRoot = join(scratch, `agent-${c.id}-${i}`);
+        const started = performance.now();
+        const job = await runJob({
+          agentRoot,
+          env: emu.env(),
+          variables,
+          steps: [{ task, inputs: { command: 'checkout', repository: `${org}/${project}/${repo}`, fetchDepth: '1' } }],
+        });
+        const elapsed = performance.now() - started;
+        if (job.result !== 'Succeeded') throw new Error(`checkout task failed:\n${job.log}`);
+        rmSync(agentRoot, { recursive: true, force: true });
+        return [elapsed, job.steps[0]!.durationMs];
       };
-      const target = join(scratch, `clone-${i}`);
-      const started = performance.now();
-      await exec('git', ['clone', '--quiet', '--depth', '1', url, target], env);
-      const elapsed = performance.now() - started;
-      rmSync(target, { recursive: true, force: true });
-      return elapsed;
-    };
 
-    await viaGit(-1);
-    await viaTask(-1);
-    const git: number[] = [];
-    const job: number[] = [];
-    const step: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      git.push(await viaGit(i));
-      const [j, s] = await viaTask(i);
-      job.push(j);
-      step.push(s);
+      const viaGit = async (i: number): Promise<number> => {
+        // The same kind of credential the task sends, minted up front: the baseline pays for no identity call.
+        const token = emu.tokenFor(AGENT_VM.key);
+        const env = {
+          ...scrubbedEnv({ PATH: process.env['PATH'] ?? '' }),
+          HOME: scratch,
+          GIT_CONFIG_NOSYSTEM: '1',
+          GIT_TERMINAL_PROMPT: '0',
+          GIT_CONFIG_COUNT: '1',
+          GIT_CONFIG_KEY_0: `http.${new URL(url).origin}/.extraheader`,
+          GIT_CONFIG_VALUE_0: `AUTHORIZATION: bearer ${token}`,
+        };
+        const target = join(scratch, `clone-${c.id}-${i}`);
+        const started = performance.now();
+        await exec('git', ['clone', '--quiet', '--depth', '1', url, target], env);
+        const elapsed = performance.now() - started;
+        rmSync(target, { recursive: true, force: true });
+        return elapsed;
+      };
+
+      await viaGit(-1);
+      await viaTask(-1);
+      const git: number[] = [];
+      const job: number[] = [];
+      const step: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        git.push(await viaGit(i));
+        const [j, s] = await viaTask(i);
+        job.push(j);
+        step.push(s);
+      }
+      const result = { task: timings(job), taskStep: timings(step), gitClone: timings(git) };
+      results.push({
+        case: c,
+        runs,
+        repository: `${org}/${project}/${repo}`,
+        ...(generated ? { generated: { files: generated.files, bytes: generated.bytes, commits: generated.commits, packBytes: generated.packBytes } } : {}),
+        ...result,
+        ratio: result.task.medianMs / result.gitClone.medianMs,
+        stepRatio: result.taskStep.medianMs / result.gitClone.medianMs,
+      });
     }
-    const result = { task: timings(job), taskStep: timings(step), gitClone: timings(git) };
-    return {
-      runs,
-      repository: `${org}/${project}/${repo}`,
-      ...result,
-      ratio: result.task.medianMs / result.gitClone.medianMs,
-      stepRatio: result.taskStep.medianMs / result.gitClone.medianMs,
-    };
+    return results;
   } finally {
     await emu.stop();
     rmSync(scratch, { recursive: true, force: true });
   }
 }
 
-/** Human-readable lines for a result. */
-export function formatCheckoutBench(r: CheckoutBenchResult): string {
+/** Human-readable lines for results. */
+export function formatCheckoutBench(results: readonly CheckoutBenchResult[]): string {
   const ms = (t: Timings): string => `median ${t.medianMs.toFixed(0)} ms  (${t.samplesMs.map((s) => s.toFixed(0)).join(', ')})`;
-  return [
-    `checkout of ${r.repository}, fetchDepth 1, ${r.runs} runs each (after one warm-up):`,
+  return results.map((r) => [
+    `checkout of ${r.repository} (${r.case.label}), fetchDepth 1, ${r.runs} runs each (after one warm-up):`,
     `  git clone --depth 1 (extraheader)           ${ms(r.gitClone)}`,
     `  task through the runner, job incl. post     ${ms(r.task)}`,
     `  task main step alone (process spawn..exit)  ${ms(r.taskStep)}`,
-    `  ratio of medians: job ${r.ratio.toFixed(2)}x, main step ${r.stepRatio.toFixed(2)}x the plain clone`,
-  ].join('\n');
+    `  ratio of medians: job ${r.ratio.toFixed(2)}x, main step ${r.stepRatio.toFixed(2)}x the plain clone ` +
+      `(main step ${(r.taskStep.medianMs - r.gitClone.medianMs).toFixed(0)} ms over it)`,
+  ].join('\n')).join('\n\n');
 }
 
 async function main(argv: readonly string[]): Promise<void> {
-  const at = argv.indexOf('--runs');
-  const runs = at >= 0 ? Number(argv[at + 1]) : 7;
-  const result = await benchCheckout({ runs });
-  console.log(argv.includes('--json') ? JSON.stringify(result, null, 2) : formatCheckoutBench(result));
+  const value = (name: string): string | undefined => {
+    const at = argv.indexOf(`--${name}`);
+    return at >= 0 ? argv[at + 1] : undefined;
+  };
+  const runs = Number(value('runs') ?? 7);
+  const only = value('only')?.split(',').map((s) => s.trim());
+  const cases = only ? CHECKOUT_CASES.filter((c) => only.includes(c.id)) : CHECKOUT_CASES;
+  if (only && cases.length !== only.length) throw new Error(`--only takes ${CHECKOUT_CASES.map((c) => c.id).join(', ')} (got '${only.join(',')}')`);
+  const results = await benchCheckout({ runs, cases });
+  console.log(argv.includes('--json') ? JSON.stringify(results, null, 2) : formatCheckoutBench(results));
 }
 
 if (require.main === module) {

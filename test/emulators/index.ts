@@ -88,6 +88,7 @@ export { startEntra, type EntraEmulator } from './entra';
 export { scrubbedEnv, LOOPBACK_NO_PROXY } from './env';
 export type { Fault } from './faults';
 export { createRepositories, isolatedGitEnv, runGit, seedBytes, syncPolicyHook, TF402455, type GitResult } from './git-repos';
+export { addGeneratedRepository, type GeneratedRepository, type GeneratedRepositoryOptions } from './generated-repository';
 export { readCommit, refsOf, refValue, ZERO_ID, type CommitInfo, type RefEntry } from './git-store';
 export type { RecordedRequest } from './http-util';
 export { SOURCE_PATHS, startIdentity, type IdentityEmulator, type IdentitySource, type IdentityConfig } from './identity';
