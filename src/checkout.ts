@@ -4,7 +4,7 @@
  * directories, submodules (also in other organizations), LFS and clean. A clone this command created and
  * could not finish is removed, so a failure never leaves a half-made folder.
  */
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { TaskError } from './errors';
 import type { Git, GitAuth } from './git';
@@ -114,6 +114,42 @@ function fetchArgs(o: CheckoutOptions, refspec: string, shallow: boolean): strin
   return args;
 }
 
+/** A git config value in double quotes, escaped as git's config parser reads it. */
+export function quotedConfigValue(value: string): string {
+  // Never so for the URLs this module writes (repository-ref.ts builds them from validated names): a bug, not a user error.
+  if (/[\0\n\r]/.test(value)) throw new Error(`A git config value cannot hold a line break or NUL: ${JSON.stringify(value)}.`);
+  return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
+/**
+ * The settings a fresh clone gets, as `git remote add origin <url>`, `git config gc.auto 0` and
+ * `git config http.version HTTP/1.1` would write them: appended to the new repository's config in one write
+ * instead of three more git processes.
+ */
+function freshCloneConfig(url: string): string {
+  return [
+    '[remote "origin"]',
+    `\turl = ${quotedConfigValue(url)}`,
+    '\tfetch = +refs/heads/*:refs/remotes/origin/*',
+    '[gc]',
+    '\tauto = 0',
+    '[http]',
+    '\tversion = HTTP/1.1',
+    '',
+  ].join('\n');
+}
+
+/** The commit HEAD names after a detached checkout: read from .git/HEAD, or asked of git when that is not a plain commit id. */
+async function headCommit(git: Git, path: string): Promise<string> {
+  try {
+    const head = readFileSync(join(path, '.git', 'HEAD'), 'utf8').trim();
+    if (/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(head)) return head;
+  } catch {
+    // .git is a file (a worktree or an absorbed submodule): git knows where HEAD is.
+  }
+  return (await git(['rev-parse', 'HEAD'], { cwd: path, capture: true })).stdout.trim();
+}
+
 /** Checks out submodules (they may live in other organizations: the header goes to every Azure DevOps host); returns their paths. */
 async function updateSubmodules(git: Git, o: CheckoutOptions, auth: GitAuth): Promise<string[]> {
   if (o.submodules === 'false' || !existsSync(join(o.path, '.gitmodules'))) return [];
@@ -157,10 +193,11 @@ export async function checkout(git: Git, o: CheckoutOptions, auth: GitAuth, log:
     fresh = !reused;
     if (fresh) {
       await git(['init', '--quiet', o.path]);
-      await git(['remote', 'add', 'origin', o.url], { cwd: o.path });
+      appendFileSync(join(o.path, '.git', 'config'), freshCloneConfig(o.url));
+    } else {
+      await git(['config', '--local', 'gc.auto', '0'], { cwd: o.path });
+      await git(['config', '--local', 'http.version', 'HTTP/1.1'], { cwd: o.path });
     }
-    await git(['config', '--local', 'gc.auto', '0'], { cwd: o.path });
-    await git(['config', '--local', 'http.version', 'HTTP/1.1'], { cwd: o.path });
     if (o.sparseCheckoutDirectories.length) {
       await git(['sparse-checkout', 'set', '--cone', '--', ...o.sparseCheckoutDirectories], { cwd: o.path, auth });
     } else if (reused) {
@@ -172,7 +209,7 @@ export async function checkout(git: Git, o: CheckoutOptions, auth: GitAuth, log:
     // Auth here too: a partial clone (fetchFilter) downloads the blobs it checks out on demand.
     const lfsEnv = { GIT_LFS_SKIP_SMUDGE: '1' };
     await git(['checkout', '--quiet', '--force', target.checkout], { cwd: o.path, auth, env: lfsEnv });
-    const commit = (await git(['rev-parse', 'HEAD'], { cwd: o.path, capture: true })).stdout.trim();
+    const commit = await headCommit(git, o.path);
     const submodules = await updateSubmodules(git, o, auth);
     await fetchLfs(git, o, auth, commit);
     return { commit, path: o.path, reused, submodules };
