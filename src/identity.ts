@@ -290,13 +290,19 @@ function refuseUnsupportedSelector(selector: IdentitySelector, source: IdentityS
 type Acquire = () => Promise<CoreAccessToken | null>;
 
 /**
+ * What the tasks use of @azure/identity: all that the bundles' azure-identity.js holds (scripts/build.ts
+ * IDENTITY_EXPORTS lists the same names; a unit test checks they agree).
+ */
+export type IdentityLibrary = Pick<typeof import('@azure/identity'), 'ManagedIdentityCredential' | 'WorkloadIdentityCredential'>;
+
+/**
  * @azure/identity, loaded on first use. A plain require, not import(): the bundles ship the library as a
  * separate file (scripts/build.ts, azure-identity.js) that a native dynamic import could not read named
  * exports from.
  */
-function loadIdentityLibrary(): typeof import('@azure/identity') {
+function loadIdentityLibrary(): IdentityLibrary {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require('@azure/identity') as typeof import('@azure/identity');
+  return require('@azure/identity') as IdentityLibrary;
 }
 
 async function credentialFor(selector: IdentitySelector, source: IdentitySource, direct: boolean): Promise<Acquire> {

@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import {
   allOf, buildBudgets, formatReport, limitBudget, measure, quantile, ratioBudget, summarize, type BenchReport, type Measure,
 } from '../../scripts/bench';
-import { bundleOptions, isUsedClient, usedNodeApiClients } from '../../scripts/build';
+import { bundleOptions, IDENTITY_EXPORTS, identityBundleOptions, isUsedClient, usedClientsOf, usedNodeApiClients } from '../../scripts/build';
 
 const RSS_PROBE = resolve('test/agent/rss-probe.js');
 
@@ -163,6 +163,32 @@ api.getBuildApi('https://dev.azure.com/contoso/', []).then(() => console.log('no
     const result = await bundleAndRun(source, new Set(['gitapi', 'coreapi', 'locationsapi']));
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, /^function getBuildApi\nazure-devops-node-api\/BuildApi is not bundled into this task: see scripts\/build\.ts$/m);
+  });
+
+  it('gives each bundle the clients its own sources ask for: Authenticate main carries neither GitApi nor CoreApi', async () => {
+    assert.deepEqual([...await usedClientsOf('src/tasks/authenticate/main.ts')].sort(), ['locationsapi']);
+    assert.deepEqual([...await usedClientsOf('src/tasks/repository/main.ts')].sort(), ['coreapi', 'gitapi', 'locationsapi']);
+  });
+
+  it('loads a lazy module on first use, and it works: qs behind typed-rest-client query parameters', async () => {
+    const source = `import * as util from 'typed-rest-client/Util';
+console.log(util.getUrl('a/b', 'https://example.test/x/', { params: { q: 'x y', n: [1, 2] } }));`;
+    const result = await bundleAndRun(source, new Set());
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout.trim(), 'https://example.test/x/a/b?q=x%20y&n=1&n=2');
+  });
+
+  it('azure-identity.js holds the credentials src/identity.ts uses, and neither the rest of the package nor jsonwebtoken', async () => {
+    const picked = /export type IdentityLibrary = Pick<typeof import\('@azure\/identity'\), ([^>]+)>/.exec(readFileSync('src/identity.ts', 'utf8'));
+    assert.ok(picked, 'src/identity.ts declares IdentityLibrary');
+    assert.deepEqual(picked[1]!.split('|').map((s) => s.trim().replace(/'/g, '')).sort(), Object.keys(IDENTITY_EXPORTS).sort());
+    const outfile = join(dir, 'azure-identity.js');
+    const { metafile } = await build(identityBundleOptions(outfile));
+    const inputs = Object.keys(metafile.inputs);
+    assert.ok(inputs.some((i) => /msal-node/.test(i)) && !inputs.some((i) => /defaultAzureCredential|interactiveBrowserCredential|node_modules\/jsonwebtoken\//.test(i)), inputs.join('\n'));
+    const result = await node(['-e', `const m = require(${JSON.stringify(outfile)}); console.log(Object.keys(m).sort().join(), typeof m.ManagedIdentityCredential)`]);
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout.trim(), `${Object.keys(IDENTITY_EXPORTS).sort().join()} function`);
   });
 
   it('answers instanceof FormData without loading undici, and still recognizes a real FormData', async () => {
