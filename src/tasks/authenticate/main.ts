@@ -1,5 +1,5 @@
 /** ManagedIdentityAuthenticate@1: the agent's managed identity -> an Azure DevOps token for the rest of the job. */
-import { verifyOrganizations } from '../../devops';
+import { preloadDevOpsClient, verifyOrganizations } from '../../devops';
 import { openGitSession } from '../../git-job';
 import { StateKey, runTask } from '../../pipeline';
 import { acquireToken } from '../../secrets';
@@ -9,6 +9,7 @@ import { readAuthenticateSettings } from './settings';
 void runTask('Managed identity: Azure DevOps token', async (p, summary) => {
   const settings = readAuthenticateSettings(p);
   summary.add('Organizations', settings.organizations.map((o) => o.name).join(', '));
+  if (settings.verify) preloadDevOpsClient();
   const token = await acquireToken(p, settings.identity);
   const names = settings.verify
     ? await verifyOrganizations(settings.organizations, token.token, token.claims, settings.policy, p)

@@ -1,4 +1,5 @@
 /** ManagedIdentityRepository@1: repository work in any organization the agent's identity can reach. */
+import { preloadDevOpsClient } from '../../devops';
 import { runTask, withOutputsIn } from '../../pipeline';
 import { describeRepository } from '../../repository-ref';
 import { acquireToken } from '../../secrets';
@@ -11,6 +12,7 @@ void runTask('Managed identity: repository', async (p, summary) => {
   summary.add('Command', s.command);
   summary.add('Repository', 'repository' in s && s.repository ? describeRepository(s.repository) : undefined);
   summary.add('Organization', s.command === 'list' ? `${s.organization.name}${s.project ? ` / ${s.project}` : ''}` : undefined);
+  preloadDevOpsClient();
   const token = await acquireToken(p, settings.identity);
   summary.addToken(token);
   const run: Run = { p: withOutputsIn(p, summary), settings, token };
