@@ -10,8 +10,8 @@ import * as fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import * as path from 'node:path';
-import { applyFault, takeFault, type Fault } from './faults';
-import { closeServer, flattenHeaders, listen, queryObject, readBody, requestUrl, sendJson, Sleeper, type RecordedRequest } from './http-util';
+import { recordAndFault, type Fault } from './faults';
+import { closeServer, listen, sendJson, Sleeper, type RecordedRequest } from './http-util';
 import { createTestPki } from './pki';
 import type { TokenIssuer } from './tokens';
 import { AKS_ISSUER, AKS_SUBJECT, identityByKey, TOKEN_EXCHANGE_AUDIENCE, UAMI_BUILD, type World } from './world';
@@ -113,20 +113,10 @@ export async function startEntra(opts: { world: World; tokens: TokenIssuer; dir:
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const target = requestUrl(req);
-    const body = (await readBody(req)).toString();
-    const record: RecordedRequest = {
-      time: Date.now(),
-      method: req.method ?? 'GET',
-      path: target.pathname,
-      query: queryObject(target),
-      headers: flattenHeaders(req.headers),
-      body,
-    };
-    requests.push(record);
-    res.on('finish', () => (record.status = res.statusCode));
-    const fault = takeFault(faults, record);
-    if (fault && (await applyFault(fault, res, sleeper))) return;
+    const started = await recordAndFault(req, res, requests, faults, sleeper, (u) => u.pathname);
+    if (!started) return;
+    const { record, url: target } = started;
+    const body = record.body;
     const [, tenant = '', ...rest] = target.pathname.split('/');
     const route = `${record.method} /${rest.join('/')}`;
     if (!knownTenant(tenant)) {

@@ -3,8 +3,8 @@
  * Faults are consumed in order: the first one whose `match` accepts the request applies and its
  * `times` is decremented (default 1; `Infinity` for "always").
  */
-import type { ServerResponse } from 'node:http';
-import { sendJson, sendText, type Sleeper } from './http-util';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { flattenHeaders, queryObject, readBody, requestUrl, sendJson, sendText, type RecordedRequest, type Sleeper } from './http-util';
 
 export interface Fault<R> {
   match?: (req: R) => boolean;
@@ -56,4 +56,28 @@ export async function applyFault<R>(fault: Fault<R>, res: ServerResponse, sleepe
     sendJson(res, fault.status, fault.body, headers);
   }
   return true;
+}
+
+/**
+ * The common start of a simple emulator's handler (identity endpoints, Entra): record the request (with
+ * `pathOf` deciding how its path is shown), note its status when answered, and apply the first matching
+ * fault. Resolves undefined when the fault answered the request itself.
+ */
+export async function recordAndFault(
+  req: IncomingMessage, res: ServerResponse, requests: RecordedRequest[], faults: Fault<RecordedRequest>[], sleeper: Sleeper,
+  pathOf: (url: URL) => string,
+): Promise<{ record: RecordedRequest; url: URL } | undefined> {
+  const url = requestUrl(req);
+  const record: RecordedRequest = {
+    time: Date.now(),
+    method: req.method ?? 'GET',
+    path: pathOf(url),
+    query: queryObject(url),
+    headers: flattenHeaders(req.headers),
+    body: (await readBody(req)).toString(),
+  };
+  requests.push(record);
+  res.on('finish', () => (record.status = res.statusCode));
+  const fault = takeFault(faults, record);
+  return fault && (await applyFault(fault, res, sleeper)) ? undefined : { record, url };
 }

@@ -6,14 +6,10 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import * as path from 'node:path';
-import { applyFault, takeFault, type Fault } from './faults';
+import { recordAndFault, type Fault } from './faults';
 import {
   closeServer,
-  flattenHeaders,
   listen,
-  queryObject,
-  readBody,
-  requestUrl,
   sendJson,
   Sleeper,
   type RecordedRequest,
@@ -95,20 +91,10 @@ export async function startIdentity(opts: { world: World; tokens: TokenIssuer; c
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = requestUrl(req);
-    const body = (await readBody(req)).toString();
-    const record: RecordedRequest = {
-      time: Date.now(),
-      method: req.method ?? 'GET',
-      path: (req.url ?? '/').split('?')[0],
-      query: queryObject(url),
-      headers: flattenHeaders(req.headers),
-      body,
-    };
-    requests.push(record);
-    res.on('finish', () => (record.status = res.statusCode));
-    const fault = takeFault(faults, record);
-    if (fault && (await applyFault(fault, res, sleeper))) return;
+    const started = await recordAndFault(req, res, requests, faults, sleeper, () => (req.url ?? '/').split('?')[0]!);
+    if (!started) return;
+    const { record, url } = started;
+    const body = record.body;
     const source = sourceFor(url.pathname);
     if (!source) return sendJson(res, 404, { error: 'not_found', error_description: `No identity source at ${url.pathname}` });
     const reply = HANDLERS[source]({ method: record.method, url, headers: record.headers, body }, ctx);

@@ -4,7 +4,7 @@
  */
 import { tmpdir } from 'node:os';
 import { basename } from 'node:path';
-import type { Submodules } from '../../checkout';
+import type { CheckoutOptions, Submodules } from '../../checkout';
 import { InputError } from '../../errors';
 import type { IdentitySelector } from '../../identity';
 import { booleanInput, homeOrganization, hostPolicy, identityInput, type InputSource } from '../../inputs';
@@ -17,18 +17,11 @@ import { pathInside } from '../../workspace';
 export const COMMANDS = ['checkout', 'list', 'readFile', 'push', 'tag', 'pullRequest'] as const;
 export type Command = (typeof COMMANDS)[number];
 
-export interface CheckoutSettings {
+/** The checkout inputs: CheckoutOptions, with the repository (not yet its URL) and a ref that may default. */
+export interface CheckoutSettings extends Omit<CheckoutOptions, 'url' | 'ref'> {
   readonly command: 'checkout';
   readonly repository: RepositoryRef;
   readonly ref?: string;
-  readonly path: string;
-  readonly fetchDepth: number;
-  readonly fetchFilter?: string;
-  readonly fetchTags: boolean;
-  readonly submodules: Submodules;
-  readonly lfs: boolean;
-  readonly clean: boolean;
-  readonly sparseCheckoutDirectories: readonly string[];
   readonly persistCredentials: boolean;
 }
 export interface ListSettings { readonly command: 'list'; readonly organization: Organization; readonly project?: string; readonly outputFile?: string }
