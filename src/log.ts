@@ -17,6 +17,3 @@ const NEUTRALIZED = '##_vso[';
 export function neutralize(text: string): string {
   return text.includes(MARKER) ? text.split(MARKER).join(NEUTRALIZED) : text;
 }
-
-/** A Log that drops everything; for callers that have nowhere to write. */
-export const silentLog: Log = { info: () => undefined, warn: () => undefined, debug: () => undefined };
