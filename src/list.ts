@@ -7,6 +7,7 @@ import type { ICoreApi } from 'azure-devops-node-api/CoreApi';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { IGitApi } from 'azure-devops-node-api/GitApi';
+import type { GitRepository } from 'azure-devops-node-api/interfaces/GitInterfaces';
 import { call, projectNotFound, toRepositoryInfo, type Connection, type RepositoryInfo } from './repos';
 
 const PROJECT_PAGE = 100;
@@ -55,13 +56,17 @@ async function mapConcurrently<T, R>(items: readonly T[], limit: number, work: (
 /** Repositories of `project`, or of every project when it is undefined; sorted by project then name. */
 export async function listRepositories(c: Connection, git: IGitApi, core: ICoreApi, project?: string): Promise<RepositoryInfo[]> {
   const projects = project ? [project] : await listProjects(c, core);
-  const perProject = await mapConcurrently(projects, CONCURRENCY, async (name) => {
+  const reposOf = async (name: string): Promise<GitRepository[]> => {
     const repos = await call(c, `list repositories of project '${name}'`, () => git.getRepositories(name));
     // node-api turns a 404 into null. A project of the organization's own list may have just been deleted;
     // a project the user named must exist.
     if (!repos && project) throw projectNotFound(c, project);
     return repos ?? [];
-  });
+  };
+  // The first request alone: a GitApi negotiates its API version (OPTIONS) on first use and caches it only
+  // once that succeeds, so starting the pool cold would send one OPTIONS per worker.
+  const first = projects.length ? [await reposOf(projects[0]!)] : [];
+  const perProject = [...first, ...(await mapConcurrently(projects.slice(1), CONCURRENCY, reposOf))];
   return perProject.flat().map(toRepositoryInfo).sort((a, b) =>
     a.projectName.localeCompare(b.projectName) || a.name.localeCompare(b.name));
 }

@@ -63,6 +63,10 @@ describe('ManagedIdentityRepository@1 list and readFile (packaged, through the a
       const repoLists = requests.filter((r) => r.route === 'GET {project}/_apis/git/repositories');
       assert.equal(repoLists.length, 230, 'one repository request per project');
       assert.equal(new Set(repoLists.map((r) => r.path)).size, 230);
+      const discovery = requests.filter((r) => r.method === 'OPTIONS' || r.path.endsWith('/_apis/ResourceAreas'));
+      assert.deepEqual(discovery.map((r) => `${r.method} ${r.path}`).sort(), [
+        'GET /bulk/_apis/ResourceAreas', 'OPTIONS /bulk/_apis/Location', 'OPTIONS /bulk/_apis/core', 'OPTIONS /bulk/_apis/git',
+      ], 'each discovery request once, not once per parallel worker');
 
       const written = JSON.parse(readFileSync(join(result.dirs.workspace, 'out/repos.json'), 'utf8')) as ListedRepository[];
       assert.equal(written.length, 1150);

@@ -61,7 +61,9 @@ export async function runCheckout(run: Run, s: CheckoutSettings): Promise<void> 
 export async function runList(run: Run, s: ListSettings): Promise<void> {
   const ref: RepositoryRef = { organization: s.organization, project: s.project ?? '', repository: '' };
   const c = await connect(run, ref);
-  const [git, core] = await Promise.all([gitApi(c), call(c, 'discover the Core REST API', () => c.api.getCoreApi())]);
+  // One after the other: the second reuses the resource areas the first fetched (node-api caches them per WebApi).
+  const core = await call(c, 'discover the Core REST API', () => c.api.getCoreApi());
+  const git = await gitApi(c);
   const repos = await listRepositories(c, git, core, s.project);
   run.p.info(formatTable(repos));
   if (s.outputFile) {
