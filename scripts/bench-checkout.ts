@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { installVsix, runJob } from '../test/agent/runner';
 import { AGENT_VM, addGeneratedRepository, scrubbedEnv, startEmulators, type GeneratedRepositoryOptions } from '../test/emulators';
+import { median } from './stats';
 
 const MiB = 1024 * 1024;
 
@@ -73,12 +74,6 @@ export interface CheckoutBenchResult {
   /** task.medianMs / gitClone.medianMs. */
   readonly ratio: number;
   readonly stepRatio: number;
-}
-
-function median(samples: readonly number[]): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 const timings = (samplesMs: number[]): Timings => ({ samplesMs, medianMs: median(samplesMs) });
