@@ -5,6 +5,7 @@
 import type { WebApi } from 'azure-devops-node-api';
 import { DevOpsError, TaskError, printable } from './errors';
 import type { TokenClaims } from './jwt';
+import { parseRetryAfter } from './identity-transport';
 import type { Log } from './log';
 import { isTokenHost, type HostPolicy, type Organization } from './organizations';
 
@@ -124,12 +125,7 @@ function signInPage(org: Organization, who: string): DevOpsError {
 }
 
 function retryAfterMs(err: RestError): number | undefined {
-  const value = header(err, 'retry-after');
-  if (value === undefined) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+  return parseRetryAfter(header(err, 'retry-after'));
 }
 
 /**

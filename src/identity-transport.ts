@@ -86,7 +86,11 @@ export function retryAfterMs(headers: Headers): number | undefined {
     const ms = Number(headers.get(name));
     if (headers.has(name) && Number.isFinite(ms) && ms >= 0) return ms;
   }
-  const value = headers.get('retry-after');
+  return parseRetryAfter(headers.get('retry-after'));
+}
+
+/** A Retry-After value (RFC 9110: delay in seconds, or an HTTP date) in milliseconds from now. */
+export function parseRetryAfter(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const seconds = Number(value);
   if (value.trim() !== '' && Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
