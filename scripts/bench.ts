@@ -26,7 +26,7 @@ import { RSS_FILE_ENV, RSS_PROBE } from '../test/agent/task-step';
 import type { JobResult, StepResult } from '../test/agent/types';
 import { harness, run as runAsync, taskDir, type Harness } from '../test/e2e/support';
 import { addBulkOrganization, isolatedGitEnv, scrubbedEnv } from '../test/emulators';
-import { writeSession } from '../src/git-session';
+import { writeSession } from '../src/git/session';
 import { benchCheckout, CHECKOUT_CASES } from './bench-checkout';
 import { quantile, summarize, type Summary } from './stats';
 

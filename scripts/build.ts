@@ -19,8 +19,8 @@
  *
  * @azure/identity (with msal, ≈ 400 KB) is its own file in each task folder, azure-identity.js, required
  * only when a token is asked of the library: the git credential helper asks IMDS and App Service directly
- * (src/identity-direct.ts) and so never loads nor even parses it there. That file holds the two credentials
- * src/identity.ts uses (IDENTITY_EXPORTS), not the package's index, which loads every credential it has
+ * (src/identity/direct.ts) and so never loads nor even parses it there. That file holds the two credentials
+ * src/identity/managed-identity.ts uses (IDENTITY_EXPORTS), not the package's index, which loads every credential it has
  * (DefaultAzureCredential, the CLI, browser and certificate ones…), and jsonwebtoken, which msal-node
  * needs only to sign certificate assertions, is a stub.
  */
@@ -192,7 +192,7 @@ export function bundleOptions(entry: string, outfile: string, usedClients: Reado
 
 /**
  * What azure-identity.js exports, and the module of @azure/identity's CommonJS build each comes from:
- * exactly the names src/identity.ts's IdentityLibrary picks (test/unit/bench.test.ts checks they agree).
+ * exactly the names src/identity/managed-identity.ts's IdentityLibrary picks (test/unit/bench.test.ts checks they agree).
  */
 export const IDENTITY_EXPORTS: Readonly<Record<string, string>> = {
   ManagedIdentityCredential: 'credentials/managedIdentityCredential/index.js',

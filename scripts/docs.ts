@@ -163,7 +163,7 @@ function patternOf(expr: ts.Expression | undefined, constants: Map<string, ts.Ex
   return [ANY];
 }
 
-/** InputError(input, value, accepted) says `Input '<input>' <accepted> (got '<value>').` (src/errors.ts). */
+/** InputError(input, value, accepted) says `Input '<input>' <accepted> (got '<value>').` (src/core/errors.ts). */
 function inputErrorPattern(accepted: Pattern): Pattern {
   return ["Input '", ANY, "' ", ...accepted, " (got '", ANY, "')."];
 }

@@ -1,5 +1,5 @@
 /** Entry of the credential-helper.js bundle shipped in every task folder that configures git. */
-import { runCredentialHelper } from '../credential-helper';
+import { runCredentialHelper } from '../git/credential-helper';
 
 async function main(): Promise<void> {
   const chunks: Buffer[] = [];

@@ -1,5 +1,5 @@
 /**
- * The run summary (`##vso[task.uploadsummary]`, src/summary.ts) of every task and command, packaged,
+ * The run summary (`##vso[task.uploadsummary]`, src/agent/summary.ts) of every task and command, packaged,
  * through the agent-like runner: each step attaches exactly one Markdown file that says who the identity
  * is, what was done and the result, and holds no form of any token the job saw.
  */

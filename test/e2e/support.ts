@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { installVsix, runJob, type JobOptions, type JobResult, type Step } from '../agent/runner';
 import { scrubbedEnv, startEmulators, type Emulators, type EmulatorOptions } from '../emulators';
-import { derivedForms } from '../../src/secrets';
+import { derivedForms } from '../../src/agent/secrets';
 
 let installed: Promise<Map<string, string>> | undefined;
 
@@ -93,7 +93,7 @@ export async function harness(options: EmulatorOptions = {}): Promise<Harness> {
 /**
  * Every string a token could leak as: itself, URL- and JSON-escaped, and base64 — of the token, of
  * `:token` and `ManagedIdentity:token`, and, through `base64Cores`, inside the base64 of any
- * `user:token` Basic header. Written out here rather than taken from src/secrets.ts alone, so a
+ * `user:token` Basic header. Written out here rather than taken from src/agent/secrets.ts alone, so a
  * shorter list there cannot make these scans weaker.
  */
 export function leakForms(token: string): string[] {

@@ -178,9 +178,9 @@ console.log(util.getUrl('a/b', 'https://example.test/x/', { params: { q: 'x y', 
     assert.equal(result.stdout.trim(), 'https://example.test/x/a/b?q=x%20y&n=1&n=2');
   });
 
-  it('azure-identity.js holds the credentials src/identity.ts uses, and neither the rest of the package nor jsonwebtoken', async () => {
-    const picked = /export type IdentityLibrary = Pick<typeof import\('@azure\/identity'\), ([^>]+)>/.exec(readFileSync('src/identity.ts', 'utf8'));
-    assert.ok(picked, 'src/identity.ts declares IdentityLibrary');
+  it('azure-identity.js holds the credentials src/identity/managed-identity.ts uses, and neither the rest of the package nor jsonwebtoken', async () => {
+    const picked = /export type IdentityLibrary = Pick<typeof import\('@azure\/identity'\), ([^>]+)>/.exec(readFileSync('src/identity/managed-identity.ts', 'utf8'));
+    assert.ok(picked, 'src/identity/managed-identity.ts declares IdentityLibrary');
     assert.deepEqual(picked[1]!.split('|').map((s) => s.trim().replace(/'/g, '')).sort(), Object.keys(IDENTITY_EXPORTS).sort());
     const outfile = join(dir, 'azure-identity.js');
     const { metafile } = await build(identityBundleOptions(outfile));

@@ -1,5 +1,5 @@
 /**
- * What src/checkout.ts writes into a fresh clone's .git/config itself (instead of running `git remote add`
+ * What src/repository/checkout.ts writes into a fresh clone's .git/config itself (instead of running `git remote add`
  * and `git config`): values git reads back unchanged, whatever they hold. Real git reads the file.
  */
 import assert from 'node:assert/strict';
@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { quotedConfigValue } from '../../src/checkout';
+import { quotedConfigValue } from '../../src/repository/checkout';
 
 function gitConfigGet(file: string, key: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -16,7 +16,7 @@ function gitConfigGet(file: string, key: string): Promise<string> {
   });
 }
 
-describe('checkout: config values written directly (src/checkout.ts)', () => {
+describe('checkout: config values written directly (src/repository/checkout.ts)', () => {
   let dir: string;
   before(() => (dir = mkdtempSync(join(tmpdir(), 'checkout-config-'))));
   after(() => rmSync(dir, { recursive: true, force: true }));

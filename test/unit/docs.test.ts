@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { InputError, TROUBLESHOOTING_URL } from '../../src/errors';
+import { InputError, TROUBLESHOOTING_URL } from '../../src/core/errors';
 import {
   ANY, covers, emittedMessages, generate, inputsTable, matchedLiterals, messagesIn, outputsTable, problems, readTaskJson,
   regionsIn, rowPattern, showPattern, troubleshootingRows, undocumented, type Pattern,
@@ -94,7 +94,7 @@ describe('scripts/docs.ts message scan', () => {
     ]);
   });
 
-  it('renders InputError exactly as src/errors.ts words it', () => {
+  it('renders InputError exactly as src/core/errors.ts words it', () => {
     const [scanned] = messagesIn('src/x.ts', "throw new InputError('fetchDepth', v, 'must be a whole number');");
     const values = ['fetchDepth', '-1'];
     const filled = scanned!.pattern.map((p) => (p === ANY ? values.shift()! : p)).join('');

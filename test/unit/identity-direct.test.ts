@@ -4,7 +4,7 @@ import { run } from '../e2e/support';
 
 // One child process per token: msal keeps its source and cache per process (managed-identity.md §3.3).
 const SCRIPT = `
-const { getAzureDevOpsToken } = require('./src/identity');
+const { getAzureDevOpsToken } = require('./src/identity/managed-identity');
 const selector = JSON.parse(process.argv[1]);
 getAzureDevOpsToken(selector, { info() {}, warn() {}, debug() {} }, { direct: process.argv[2] === 'direct' })
   .then((t) => { console.log(JSON.stringify({ oid: t.claims.oid, expires: t.expiresOn.getTime() })); process.exit(0); })

@@ -9,9 +9,9 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import fc from 'fast-check';
 import { ManagedIdentityApplication } from '@azure/msal-node';
-import { retryDelay } from '../../src/identity';
-import { environmentProxyApplies } from '../../src/identity-transport';
-import { detectIdentitySource, IDENTITY_VARIABLES, printableEndpoint, type SourceName } from '../../src/identity-source';
+import { retryDelay } from '../../src/identity/managed-identity';
+import { environmentProxyApplies } from '../../src/identity/transport';
+import { detectIdentitySource, IDENTITY_VARIABLES, printableEndpoint, type SourceName } from '../../src/identity/source';
 
 const load = createRequire(__filename);
 const tokenExchangeMsi = (load(join(dirname(require.resolve('@azure/identity')), 'credentials/managedIdentityCredential/tokenExchangeMsi.js')) as {

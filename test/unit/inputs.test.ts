@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { InputError } from '../../src/errors';
-import { booleanInput, identityInput, organizationsInput, variableNameInput, type InputSource } from '../../src/inputs';
-import { AZURE_DEVOPS_ONLY } from '../../src/organizations';
+import { InputError } from '../../src/core/errors';
+import { booleanInput, identityInput, organizationsInput, variableNameInput, type InputSource } from '../../src/agent/inputs';
+import { AZURE_DEVOPS_ONLY } from '../../src/devops/organizations';
 
 function source(inputs: Record<string, string>, variables: Record<string, string> = {}): InputSource {
   return { input: (n) => inputs[n] || undefined, variable: (n) => variables[n] || undefined };

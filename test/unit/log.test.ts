@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { filterExternalOutput } from 'azure-pipelines-task-lib/externaloutput';
-import { neutralize } from '../../src/log';
+import { neutralize } from '../../src/core/log';
 
 describe('neutralize', () => {
   const pieces = fc.constantFrom('##vso[', '##vso', '#', 'vso[', '[', ']', 'task.setvariable variable=X]evil', 'task.complete result=Succeeded]', '\n', '%0A', ';', 'a', ' ', '##_vso[', 'é');

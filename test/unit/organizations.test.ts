@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { InputError } from '../../src/errors';
-import { AZURE_DEVOPS_ONLY, isTokenHost, parseLoopbackHosts, parseOrganization } from '../../src/organizations';
+import { InputError } from '../../src/core/errors';
+import { AZURE_DEVOPS_ONLY, isTokenHost, parseLoopbackHosts, parseOrganization } from '../../src/devops/organizations';
 
 describe('organizations', () => {
   const emulator = parseLoopbackHosts('ManagedIdentity.TestHosts', '127.0.0.1:8080');

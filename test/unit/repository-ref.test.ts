@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { InputError } from '../../src/errors';
-import { AZURE_DEVOPS_ONLY, parseLoopbackHosts, parseOrganization, type Organization } from '../../src/organizations';
-import { cloneUrl, describeRepository, parseRepository, type RepositoryRef } from '../../src/repository-ref';
+import { InputError } from '../../src/core/errors';
+import { AZURE_DEVOPS_ONLY, parseLoopbackHosts, parseOrganization, type Organization } from '../../src/devops/organizations';
+import { cloneUrl, describeRepository, parseRepository, type RepositoryRef } from '../../src/devops/repository-ref';
 import { readRepositorySettings, type CheckoutSettings } from '../../src/tasks/repository/settings';
 
 const INPUT = 'repository';

@@ -1,8 +1,8 @@
 /** ManagedIdentityAuthenticate@1: the agent's managed identity -> an Azure DevOps token for the rest of the job. */
-import { preloadDevOpsClient, verifyOrganizations } from '../../devops';
-import { openGitSession } from '../../git-job';
-import { StateKey, runTask } from '../../pipeline';
-import { acquireToken } from '../../secrets';
+import { preloadDevOpsClient, verifyOrganizations } from '../../devops/client';
+import { openGitSession } from '../../git/job';
+import { StateKey, runTask } from '../../agent/pipeline';
+import { acquireToken } from '../../agent/secrets';
 import { publishToken } from './publish';
 import { readAuthenticateSettings } from './settings';
 

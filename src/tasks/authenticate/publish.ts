@@ -1,5 +1,5 @@
-import type { AzureDevOpsToken } from '../../identity';
-import type { Pipeline } from '../../pipeline';
+import type { AzureDevOpsToken } from '../../identity/managed-identity';
+import type { Pipeline } from '../../agent/pipeline';
 import type { AuthenticateSettings } from './settings';
 
 /** Sets the secret token variable and the non-secret facts about it, and says so without the token. */

@@ -1,7 +1,7 @@
 import { tmpdir } from 'node:os';
-import type { IdentitySelector } from '../../identity';
-import { booleanInput, hostPolicy, identityInput, organizationsInput, variableNameInput, type InputSource } from '../../inputs';
-import type { HostPolicy, Organization } from '../../organizations';
+import type { IdentitySelector } from '../../identity/managed-identity';
+import { booleanInput, hostPolicy, identityInput, organizationsInput, variableNameInput, type InputSource } from '../../agent/inputs';
+import type { HostPolicy, Organization } from '../../devops/organizations';
 
 export const DEFAULT_VARIABLE_NAME = 'AzureDevOps.AccessToken';
 

@@ -1,20 +1,20 @@
 /** One function per `command` of ManagedIdentityRepository@1, each over the shared library. */
-import { checkout } from '../../checkout';
-import { connectOrganization, whoAmI } from '../../devops';
-import { TaskError } from '../../errors';
-import { createGit, type GitAuth } from '../../git';
-import type { AzureDevOpsToken } from '../../identity';
-import { formatTable, listRepositories, writeRepositoryList } from '../../list';
-import { persistCredentials, persistTargets } from '../../persisted-credentials';
-import { StateKey, type Pipeline } from '../../pipeline';
-import { openPullRequest } from '../../pull-request';
-import { push, requireWorkTree } from '../../push';
-import { readFile } from '../../read-file';
-import { branchName } from '../../refs';
-import { call, getRepository, gitApi, type Connection } from '../../repos';
-import { cloneUrl, describeRepository, parseRepository, type RepositoryRef } from '../../repository-ref';
-import { derivedForms } from '../../secrets';
-import { createTag } from '../../tag';
+import { checkout } from '../../repository/checkout';
+import { connectOrganization, whoAmI } from '../../devops/client';
+import { TaskError } from '../../core/errors';
+import { createGit, type GitAuth } from '../../git/runner';
+import type { AzureDevOpsToken } from '../../identity/managed-identity';
+import { formatTable, listRepositories, writeRepositoryList } from '../../repository/list';
+import { persistCredentials, persistTargets } from '../../git/persisted-credentials';
+import { StateKey, type Pipeline } from '../../agent/pipeline';
+import { openPullRequest } from '../../repository/pull-request';
+import { push, requireWorkTree } from '../../repository/push';
+import { readFile } from '../../repository/read-file';
+import { branchName } from '../../repository/refs';
+import { call, getRepository, gitApi, type Connection } from '../../devops/repos';
+import { cloneUrl, describeRepository, parseRepository, type RepositoryRef } from '../../devops/repository-ref';
+import { derivedForms } from '../../agent/secrets';
+import { createTag } from '../../repository/tag';
 import type { CheckoutSettings, ListSettings, PullRequestSettings, PushSettings, ReadFileSettings, RepositorySettings, TagSettings } from './settings';
 
 export interface Run {

@@ -1,8 +1,8 @@
 /** ManagedIdentityRepository@1: repository work in any organization the agent's identity can reach. */
-import { preloadDevOpsClient } from '../../devops';
-import { runTask, withOutputsIn } from '../../pipeline';
-import { describeRepository } from '../../repository-ref';
-import { acquireToken } from '../../secrets';
+import { preloadDevOpsClient } from '../../devops/client';
+import { runTask, withOutputsIn } from '../../agent/pipeline';
+import { describeRepository } from '../../devops/repository-ref';
+import { acquireToken } from '../../agent/secrets';
 import { runCheckout, runList, runPullRequest, runPush, runReadFile, runTag, type Run } from './commands';
 import { readRepositorySettings } from './settings';
 

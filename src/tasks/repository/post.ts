@@ -1,8 +1,8 @@
 /** Post-job step of ManagedIdentityRepository@1: removes credentials persisted into clones. */
 import { tmpdir } from 'node:os';
-import { createGit } from '../../git';
-import { removePersistedCredentials, type PersistedCredential } from '../../persisted-credentials';
-import { StateKey, runCleanup } from '../../pipeline';
+import { createGit } from '../../git/runner';
+import { removePersistedCredentials, type PersistedCredential } from '../../git/persisted-credentials';
+import { StateKey, runCleanup } from '../../agent/pipeline';
 
 void runCleanup(async (p) => {
   const entries = JSON.parse(p.loadState(StateKey.PersistedCredentials) ?? '[]') as PersistedCredential[];

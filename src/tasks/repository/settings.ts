@@ -4,15 +4,15 @@
  */
 import { tmpdir } from 'node:os';
 import { basename } from 'node:path';
-import type { CheckoutOptions, Submodules } from '../../checkout';
-import { InputError } from '../../errors';
-import type { IdentitySelector } from '../../identity';
-import { booleanInput, homeOrganization, hostPolicy, identityInput, type InputSource } from '../../inputs';
-import { parseOrganization, type HostPolicy, type Organization } from '../../organizations';
-import { MERGE_STRATEGIES, type MergeStrategy } from '../../pull-request';
-import { filterInput, isValidRef, refInput } from '../../refs';
-import { isValidName, parseRepository, type RepositoryRef } from '../../repository-ref';
-import { pathInside } from '../../workspace';
+import type { CheckoutOptions, Submodules } from '../../repository/checkout';
+import { InputError } from '../../core/errors';
+import type { IdentitySelector } from '../../identity/managed-identity';
+import { booleanInput, homeOrganization, hostPolicy, identityInput, type InputSource } from '../../agent/inputs';
+import { parseOrganization, type HostPolicy, type Organization } from '../../devops/organizations';
+import { MERGE_STRATEGIES, type MergeStrategy } from '../../repository/pull-request';
+import { filterInput, isValidRef, refInput } from '../../repository/refs';
+import { isValidName, parseRepository, type RepositoryRef } from '../../devops/repository-ref';
+import { pathInside } from '../../core/workspace';
 
 export const COMMANDS = ['checkout', 'list', 'readFile', 'push', 'tag', 'pullRequest'] as const;
 export type Command = (typeof COMMANDS)[number];

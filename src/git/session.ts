@@ -8,8 +8,8 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
-import type { IdentitySelector } from './identity';
-import type { HostPolicy } from './organizations';
+import type { IdentitySelector } from '../identity/managed-identity';
+import type { HostPolicy } from '../devops/organizations';
 
 export interface GitSession {
   readonly version: 1;

@@ -4,10 +4,10 @@
  * managed identity. It never writes the token anywhere but to git on stdout, and answers nothing once the
  * session file is gone. It must not import azure-pipelines-task-lib: it does not run under the agent.
  */
-import { getAzureDevOpsToken } from './identity';
-import { neutralize, type Log } from './log';
-import { isTokenHost } from './organizations';
-import { readSession } from './git-session';
+import { getAzureDevOpsToken } from '../identity/managed-identity';
+import { neutralize, type Log } from '../core/log';
+import { isTokenHost } from '../devops/organizations';
+import { readSession } from './session';
 
 export const HELPER_USERNAME = 'ManagedIdentity';
 

@@ -3,10 +3,10 @@
  * (connectionData), throttling, and one place that turns ADO's answers into messages a user can act on.
  */
 import type { WebApi } from 'azure-devops-node-api';
-import { DevOpsError, TaskError, printable } from './errors';
-import type { TokenClaims } from './jwt';
-import { parseRetryAfter } from './identity-transport';
-import type { Log } from './log';
+import { DevOpsError, TaskError, printable } from '../core/errors';
+import type { TokenClaims } from '../identity/jwt';
+import { parseRetryAfter } from '../identity/transport';
+import type { Log } from '../core/log';
 import { isTokenHost, type HostPolicy, type Organization } from './organizations';
 
 const ANONYMOUS_ID = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';

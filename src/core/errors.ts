@@ -1,6 +1,6 @@
 /**
  * Every failure a user can act on is a TaskError: a message that says what failed (with the value)
- * and a hint that says what to do. Only `runTask` in pipeline.ts reports them.
+ * and a hint that says what to do. Only `runTask` in agent/pipeline.ts reports them.
  */
 export const TROUBLESHOOTING_URL =
   'https://marketplace.visualstudio.com/items?itemName=managed-identity-ado.managed-identity-azure-devops#troubleshooting';

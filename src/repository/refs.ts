@@ -1,5 +1,5 @@
 /** Git ref and filter inputs: validated before any git command sees them. */
-import { InputError } from './errors';
+import { InputError } from '../core/errors';
 
 export const COMMIT_SHA = /^[0-9a-f]{40}$/i;
 

@@ -4,13 +4,13 @@
  * job, and loading @azure/identity with msal costs about 60 ms a time; these two protocols are one GET each.
  * The request is the one msal-node 5.6.0 sends (managed-identity.md §1.2, checked in
  * lib/msal-node.cjs: Imds.tryCreate/createRequest, AppService.createRequest), through the same direct,
- * time-limited transport, so retries, deadline and messages stay those of identity.ts. Other sources
+ * time-limited transport, so retries, deadline and messages stay those of managed-identity.ts. Other sources
  * return undefined here and go through @azure/identity.
  */
 import type { AccessToken as CoreAccessToken } from '@azure/core-auth';
-import type { IdentitySource, SelectorKind } from './identity-source';
-import type { DirectTransport } from './identity-transport';
-import { transportRequest } from './identity-transport';
+import type { IdentitySource, SelectorKind } from './source';
+import type { DirectTransport } from './transport';
+import { transportRequest } from './transport';
 
 export interface DirectRequest {
   readonly url: string;

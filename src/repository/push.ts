@@ -6,9 +6,9 @@
  * is a no-op. The branch goes first and the tags only after it landed: Azure Repos has no atomic push,
  * so a refused branch (permissions, branch policy) leaves the repository as it was.
  */
-import { GitError, TaskError } from './errors';
-import type { Git, GitAuth } from './git';
-import type { Log } from './log';
+import { GitError, TaskError } from '../core/errors';
+import type { Git, GitAuth } from '../git/runner';
+import type { Log } from '../core/log';
 
 export interface PushOptions {
   readonly sourceDirectory: string;

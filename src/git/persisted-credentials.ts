@@ -4,13 +4,13 @@
  * keep working with fresh tokens. The post-job step removes the entries and the session file.
  */
 import { existsSync } from 'node:fs';
-import type { Git } from './git';
-import { helperScriptPath } from './git-job';
-import { helperCommand, removeSession, writeSession } from './git-session';
-import type { IdentitySelector } from './identity';
-import type { Log } from './log';
-import type { HostPolicy, Organization } from './organizations';
-import { parseRepository } from './repository-ref';
+import type { Git } from './runner';
+import { helperScriptPath } from './job';
+import { helperCommand, removeSession, writeSession } from './session';
+import type { IdentitySelector } from '../identity/managed-identity';
+import type { Log } from '../core/log';
+import type { HostPolicy, Organization } from '../devops/organizations';
+import { parseRepository } from '../devops/repository-ref';
 
 export interface PersistedCredential {
   readonly repoPath: string;

@@ -6,10 +6,10 @@
  */
 import type { IGitApi } from 'azure-devops-node-api/GitApi';
 import type { GitRefUpdateResult } from 'azure-devops-node-api/interfaces/GitInterfaces';
-import { DevOpsError, TaskError } from './errors';
+import { DevOpsError, TaskError } from '../core/errors';
 import { COMMIT_SHA } from './refs';
-import { explainDevOpsError } from './devops';
-import { call, type Connection, type RepositoryInfo } from './repos';
+import { explainDevOpsError } from '../devops/client';
+import { call, type Connection, type RepositoryInfo } from '../devops/repos';
 
 const ZERO = '0'.repeat(40);
 /** GitRefUpdateStatus as node-api deserializes it (numbers), named as Azure DevOps names them. */

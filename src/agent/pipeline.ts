@@ -4,9 +4,9 @@
  * process-wide handlers, so nothing else may import it (the credential helper must not).
  */
 import * as tl from 'azure-pipelines-task-lib/task';
-import { TROUBLESHOOTING_URL, TaskError, printable } from './errors';
+import { TROUBLESHOOTING_URL, TaskError, printable } from '../core/errors';
 import { tmpdir } from 'node:os';
-import { neutralize, type Log } from './log';
+import { neutralize, type Log } from '../core/log';
 import { Summary } from './summary';
 
 /** Keys of the task variables that carry state from a task's main step to its post-job step. */

@@ -6,8 +6,8 @@
  */
 import { spawn } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
-import { GitError } from './errors';
-import { neutralize } from './log';
+import { GitError } from '../core/errors';
+import { neutralize } from '../core/log';
 
 export interface GitAuth {
   /** URL prefixes (with trailing slash) that receive the header, e.g. 'https://dev.azure.com/'. */

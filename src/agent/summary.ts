@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AzureDevOpsToken } from './identity';
+import type { AzureDevOpsToken } from '../identity/managed-identity';
 
 export class Summary {
   private readonly rows: Array<[string, string]> = [];

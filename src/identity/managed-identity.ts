@@ -7,7 +7,7 @@
  *   policy and the core retry policy), and ours decide on what the endpoint actually answered (status,
  *   Retry-After, socket error, recorded by our transport), within the deadline. The library's policies
  *   could spend 12-90 s on 404/410 alone and never see a black-holed endpoint.
- * - The transport for local identity endpoints (identity-transport.ts): always direct, never through a proxy.
+ * - The transport for local identity endpoints (transport.ts): always direct, never through a proxy.
  * - The messages: one per failure, naming the source, why it was chosen, and what to do.
  *
  * AKS workload identity is the one source whose endpoint is not local: Entra ID. We build the
@@ -18,12 +18,12 @@
  * as the library's would, with its time limits and records.
  */
 import type { AccessToken as CoreAccessToken } from '@azure/core-auth';
-import { IdentityError, printable } from './errors';
-import { describeSource, detectIdentitySource, lookedFor, type IdentitySource, type SelectorKind } from './identity-source';
-import { directRequest, directToken } from './identity-direct';
-import { DirectTransport, environmentProxyApplies, type Exchange, type TransportFailure } from './identity-transport';
+import { IdentityError, printable } from '../core/errors';
+import { describeSource, detectIdentitySource, lookedFor, type IdentitySource, type SelectorKind } from './source';
+import { directRequest, directToken } from './direct';
+import { DirectTransport, environmentProxyApplies, type Exchange, type TransportFailure } from './transport';
 import { readClaims, type TokenClaims } from './jwt';
-import type { Log } from './log';
+import type { Log } from '../core/log';
 
 /** The Entra application id of Azure DevOps; tokens are requested for it, never for its URI. */
 export const AZURE_DEVOPS_RESOURCE = '499b84ac-1321-427f-aa17-267ca6975798';
@@ -51,7 +51,7 @@ export interface TokenOptions {
   /** Log the source and warn about stray identity variables before asking (task steps; not the credential helper). */
   readonly announce?: boolean;
   readonly deadlineMs?: number;
-  /** Ask IMDS and App Service directly, without loading @azure/identity (the credential helper; identity-direct.ts). */
+  /** Ask IMDS and App Service directly, without loading @azure/identity (the credential helper; direct.ts). */
   readonly direct?: boolean;
 }
 

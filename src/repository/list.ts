@@ -8,7 +8,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { IGitApi } from 'azure-devops-node-api/GitApi';
 import type { GitRepository } from 'azure-devops-node-api/interfaces/GitInterfaces';
-import { call, projectNotFound, toRepositoryInfo, type Connection, type RepositoryInfo } from './repos';
+import { call, projectNotFound, toRepositoryInfo, type Connection, type RepositoryInfo } from '../devops/repos';
 
 const PROJECT_PAGE = 100;
 const CONCURRENCY = 8;

@@ -3,7 +3,7 @@
  * pipeline (System.CollectionUri, System.TeamProject). Names may hold spaces and non-ASCII letters;
  * anything shaped like an option, a path or a URL trick is refused before any request is made.
  */
-import { InputError } from './errors';
+import { InputError } from '../core/errors';
 import { parseOrganization, type HostPolicy, type Organization } from './organizations';
 
 export interface RepositoryRef {

@@ -6,9 +6,9 @@
  */
 import { appendFileSync, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { TaskError } from './errors';
-import type { Git, GitAuth } from './git';
-import type { Log } from './log';
+import { TaskError } from '../core/errors';
+import type { Git, GitAuth } from '../git/runner';
+import type { Log } from '../core/log';
 import { COMMIT_SHA } from './refs';
 
 export type Submodules = 'false' | 'true' | 'recursive';
@@ -116,7 +116,7 @@ function fetchArgs(o: CheckoutOptions, refspec: string, shallow: boolean): strin
 
 /** A git config value in double quotes, escaped as git's config parser reads it. */
 export function quotedConfigValue(value: string): string {
-  // Never so for the URLs this module writes (repository-ref.ts builds them from validated names): a bug, not a user error.
+  // Never so for the URLs this module writes (devops/repository-ref.ts builds them from validated names): a bug, not a user error.
   if (/[\0\n\r]/.test(value)) throw new Error(`A git config value cannot hold a line break or NUL: ${JSON.stringify(value)}.`);
   return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }

@@ -1,7 +1,7 @@
 /** Every form of a token something could print, so the agent masks them all (it masks exact values only). */
-import { HELPER_USERNAME } from './credential-helper';
-import { describeSelector, getAzureDevOpsToken, type AzureDevOpsToken, type IdentitySelector } from './identity';
-import type { Log } from './log';
+import { HELPER_USERNAME } from '../git/credential-helper';
+import { describeSelector, getAzureDevOpsToken, type AzureDevOpsToken, type IdentitySelector } from '../identity/managed-identity';
+import type { Log } from '../core/log';
 
 export interface SecretSink {
   setSecret(value: string): void;

@@ -1,7 +1,7 @@
 /** Parsers for task inputs shared by both tasks. Each failure is one InputError naming the input. */
-import { InputError } from './errors';
-import type { IdentitySelector } from './identity';
-import { collectionOrganization, parseLoopbackHosts, parseOrganization, type HostPolicy, type Organization } from './organizations';
+import { InputError } from '../core/errors';
+import type { IdentitySelector } from '../identity/managed-identity';
+import { collectionOrganization, parseLoopbackHosts, parseOrganization, type HostPolicy, type Organization } from '../devops/organizations';
 
 /** The reading side of the agent adapter: all that settings parsing needs. */
 export interface InputSource {

@@ -4,9 +4,9 @@
  * Creation is never retried blindly: after a failed create the active pull request is looked up again.
  */
 import type { IGitApi } from 'azure-devops-node-api/GitApi';
-import { TaskError } from './errors';
+import { TaskError } from '../core/errors';
 import { branchName } from './refs';
-import { call, type Connection, type RepositoryInfo } from './repos';
+import { call, type Connection, type RepositoryInfo } from '../devops/repos';
 import { findRef } from './tag';
 
 /** GitPullRequestMergeStrategy as node-api sends it. */

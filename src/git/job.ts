@@ -1,12 +1,12 @@
 /**
- * Wires the job's git to the credential helper (see git-session.ts): the session file, then the
+ * Wires the job's git to the credential helper (see session.ts): the session file, then the
  * GIT_CONFIG_* job variables. `closeGitSession` is the post-job half.
  */
 import { join } from 'node:path';
-import type { IdentitySelector } from './identity';
-import type { Log } from './log';
-import type { HostPolicy, Organization } from './organizations';
-import { gitConfigVariables, helperCommand, removeSession, writeSession } from './git-session';
+import type { IdentitySelector } from '../identity/managed-identity';
+import type { Log } from '../core/log';
+import type { HostPolicy, Organization } from '../devops/organizations';
+import { gitConfigVariables, helperCommand, removeSession, writeSession } from './session';
 
 export interface JobVariables extends Log {
   variable(name: string): string | undefined;

@@ -3,7 +3,7 @@
  * A token for Azure DevOps is valid in every organization of the tenant that knows the identity, so it is
  * only ever sent to Azure DevOps hosts over https — or to loopback emulators a pipeline names explicitly.
  */
-import { InputError } from './errors';
+import { InputError } from '../core/errors';
 
 export interface Organization {
   /** Organization name as Azure DevOps spells it in URLs, e.g. 'contoso'. */

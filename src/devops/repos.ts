@@ -5,10 +5,10 @@
  */
 import type { WebApi } from 'azure-devops-node-api';
 import type { IGitApi } from 'azure-devops-node-api/GitApi';
-import { DevOpsError } from './errors';
-import { explainDevOpsError, retrying } from './devops';
-import type { TokenClaims } from './jwt';
-import type { Log } from './log';
+import { DevOpsError } from '../core/errors';
+import { explainDevOpsError, retrying } from './client';
+import type { TokenClaims } from '../identity/jwt';
+import type { Log } from '../core/log';
 import { describeRepository, type RepositoryRef } from './repository-ref';
 
 export interface RepositoryInfo {

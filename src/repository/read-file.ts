@@ -7,10 +7,10 @@ import type { IncomingMessage } from 'node:http';
 import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { DevOpsError } from './errors';
-import { explainDevOpsError, retrying } from './devops';
+import { DevOpsError } from '../core/errors';
+import { explainDevOpsError, retrying } from '../devops/client';
 import { COMMIT_SHA } from './refs';
-import type { Connection, RepositoryInfo } from './repos';
+import type { Connection, RepositoryInfo } from '../devops/repos';
 
 // GitVersionType: Branch = 0, Tag = 1, Commit = 2 (node-api GitInterfaces; enums travel as numbers).
 type Version = { version: string; versionType: 0 | 1 | 2 };
