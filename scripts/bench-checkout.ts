@@ -15,10 +15,10 @@
  * `benchCheckout()` is exported for `npm run bench`.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { installVsix, runJob } from '../test/agent/runner';
+import { installVsix, packagedVsix, runJob } from '../test/agent/runner';
 import { AGENT_VM, addGeneratedRepository, scrubbedEnv, startEmulators, type GeneratedRepositoryOptions } from '../test/emulators';
 import { median } from './stats';
 
@@ -50,7 +50,7 @@ export interface CheckoutBenchOptions {
   readonly runs?: number;
   /** Which repositories. Default CHECKOUT_CASES. */
   readonly cases?: readonly CheckoutCase[];
-  /** The .vsix to install. Default the only one in dist/. */
+  /** The .vsix to install. Default the emulator flavour, dist/test/*.vsix. */
   readonly vsix?: string;
 }
 
@@ -89,8 +89,7 @@ export async function benchCheckout(options: CheckoutBenchOptions = {}): Promise
   const runs = options.runs ?? 7;
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`runs must be a positive whole number (got ${runs})`);
   const cases = options.cases ?? CHECKOUT_CASES;
-  const vsix = options.vsix ?? join('dist', readdirSync('dist').find((f) => f.endsWith('.vsix')) ?? '');
-  if (!vsix.endsWith('.vsix')) throw new Error('No .vsix in dist/: run `npx tsx scripts/build.ts && npx tsx scripts/package.ts` first.');
+  const vsix = options.vsix ?? packagedVsix('emulator');
 
   const emu = await startEmulators();
   const scratch = mkdtempSync(join(tmpdir(), 'mi-bench-checkout-'));

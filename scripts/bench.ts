@@ -546,7 +546,7 @@ async function main(): Promise<void> {
   const startedAt = new Date(started).toISOString();
   const vsix = readdirSync('dist').find((f) => f.endsWith('.vsix'));
   if (!vsix) throw new Error('dist/*.vsix is missing: run `npm run bench` (it builds and packages first).');
-  const [h, authDir, repoDir] = await Promise.all([harness(), taskDir('ManagedIdentityAuthenticate'), taskDir('ManagedIdentityRepository')]);
+  const h = await harness();
   const c = new Collector();
   const details: Record<string, unknown> = {
     method: 'task processes through test/agent runJob (durationMs: spawn to close), baselines through the same process runner; alternating, one warm-up pair discarded',
@@ -600,7 +600,8 @@ async function main(): Promise<void> {
   for (const [id, label] of RSS_PROCESSES) add(id, `peak RSS ${label}`, 'MiB', 'rss.node');
   for (const [name, why] of c.failures) if (!measures.some((m) => m.id === name)) measures.push(measure(name, name, 'ms', [], { failure: why }));
 
-  const sizes = bundleSizes(new Map([['ManagedIdentityAuthenticate', authDir], ['ManagedIdentityRepository', repoDir]]), vsix);
+  // Sizes of what ships: the release flavour (tasks/<Name>V1, dist/*.vsix); the runs above used the emulator flavour.
+  const sizes = bundleSizes(new Map([['ManagedIdentityAuthenticate', join('tasks', 'ManagedIdentityAuthenticateV1')], ['ManagedIdentityRepository', join('tasks', 'ManagedIdentityRepositoryV1')]]), vsix);
   const bulk = (details['list'] as Record<string, unknown> | undefined)?.['list.bulk'] as
     { count?: number; pageRequests?: number; discoveryRequests?: number; repeatedDiscovery?: number; repeatedRequests?: string[]; byRoute?: Record<string, number> } | undefined;
   const bulkLatency = (details['list'] as Record<string, unknown> | undefined)?.['list.bulk.latency'] as { peakInFlight?: number } | undefined;

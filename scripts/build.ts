@@ -23,9 +23,15 @@
  * src/identity/managed-identity.ts uses (IDENTITY_EXPORTS), not the package's index, which loads every credential it has
  * (DefaultAzureCredential, the CLI, browser and certificate ones…), and jsonwebtoken, which msal-node
  * needs only to sign certificate assertions, is a stub.
+ *
+ * Two flavours (src/core/flavour.ts): the release bundles in tasks/<Name>V1/ (what dist/*.vsix ships), built with
+ * MIADO_EMULATOR_BUILD = false, so they hold no way to send a token anywhere but Azure DevOps; and the emulator
+ * bundles in EMULATOR_ROOT/tasks/<Name>V1/ (packaged as dist/test/*.vsix), built with true, which honour
+ * ManagedIdentity.TestHosts and read msal-node's Azure Arc key folder from MIADO_EMULATOR_ARC_TOKENS_DIR
+ * (emulatorArcKeyFolder below). The build refuses to finish when a release bundle still holds either.
  */
 import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 export const TASKS: Record<string, Record<string, string>> = {
@@ -168,13 +174,66 @@ const identityApart: Plugin = {
   },
 };
 
+/** The flavours of the task bundles (src/core/flavour.ts). */
+export type Flavour = 'release' | 'emulator';
+
+/** Where the emulator flavour is built: a copy of the task folders that scripts/package.ts packs into dist/test/. */
+export const EMULATOR_ROOT = join('.tmp', 'emulator-build');
+
+/** The task folder of a flavour: tasks/<Name>V1 (release) or EMULATOR_ROOT/tasks/<Name>V1. */
+export function taskFolder(flavour: Flavour, folder: string): string {
+  return flavour === 'release' ? join('tasks', folder) : join(EMULATOR_ROOT, 'tasks', folder);
+}
+
+/**
+ * Text that must never be in a release bundle: the test-host switch (its variable name and the loopback
+ * parser's message), the Arc folder override, and the build constant itself (left in only if a bundle was
+ * built without its `define`, when the sources fall back to the emulator behaviour).
+ */
+export const EMULATOR_ONLY_MARKERS: readonly string[] = [
+  'ManagedIdentity.TestHosts', 'must list loopback emulator hosts', 'MIADO_EMULATOR_ARC_TOKENS_DIR', 'MIADO_EMULATOR_BUILD',
+];
+
+/** The markers a bundle's code holds (none may be in a release bundle). */
+export function emulatorMarkersIn(code: string): string[] {
+  return EMULATOR_ONLY_MARKERS.filter((marker) => code.includes(marker));
+}
+
+/** Environment variable naming the Azure Arc key folder msal-node accepts, in the emulator flavour only. */
+export const ARC_TOKENS_DIR_VARIABLE = 'MIADO_EMULATOR_ARC_TOKENS_DIR';
+
+/**
+ * Emulator flavour only: msal-node accepts an Azure Arc key file only in its fixed folder,
+ * `/var/opt/azcmagent/tokens/` on Linux (@azure/msal-node src/client/ManagedIdentitySources/AzureArc.ts,
+ * SUPPORTED_AZURE_ARC_PLATFORMS, checked in getServerTokenResponseAsync: the realm must be that folder plus a
+ * `.key` file name, at most 4096 bytes). Tests cannot write there without root, and two runs would share it. Here
+ * the folder comes from MIADO_EMULATOR_ARC_TOKENS_DIR when that is an absolute path ending in '/', and msal's
+ * checks stay as they are. The release flavour keeps the library's constant untouched. The build fails if
+ * msal-node no longer spells the constant this way, so an upgrade cannot silently drop the override.
+ */
+const emulatorArcKeyFolder: Plugin = {
+  name: 'emulator-arc-key-folder',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]@azure[\\/]msal-node[\\/]lib[\\/]msal-node\.cjs$/ }, (args) => {
+      const text = readFileSync(args.path, 'utf8');
+      const constant = 'linux: "/var/opt/azcmagent/tokens/"';
+      if (text.split(constant).length !== 2) throw new Error(`${args.path} no longer holds ${constant} once: update emulatorArcKeyFolder in scripts/build.ts`);
+      const folder = `((d) => d && d.startsWith("/") && d.endsWith("/") ? d : "/var/opt/azcmagent/tokens/")(process.env.${ARC_TOKENS_DIR_VARIABLE})`;
+      return { contents: text.replace(constant, `linux: ${folder}`), loader: 'js' };
+    });
+  },
+};
+
 function kib(bytes: number): string {
   return `${(bytes / 1024).toFixed(0)} KiB`;
 }
 
 /** The esbuild options of one task bundle. */
-export function bundleOptions(entry: string, outfile: string, usedClients: ReadonlySet<string>, identityInline = false): BuildOptions & { metafile: true } {
+export function bundleOptions(
+  entry: string, outfile: string, usedClients: ReadonlySet<string>, identityInline = false, flavour: Flavour = 'release',
+): BuildOptions & { metafile: true } {
   return {
+    define: { MIADO_EMULATOR_BUILD: String(flavour === 'emulator') },
     entryPoints: [entry],
     outfile,
     bundle: true,
@@ -184,7 +243,7 @@ export function bundleOptions(entry: string, outfile: string, usedClients: Reado
     minify: true,
     legalComments: 'none',
     inject: [LAZY_GLOBALS],
-    plugins: [lazyGlobals, lazyModules, unusedModules(usedClients), ...(identityInline ? [] : [identityApart])],
+    plugins: [lazyGlobals, lazyModules, unusedModules(usedClients), ...(identityInline ? [] : [identityApart]), ...(flavour === 'emulator' ? [emulatorArcKeyFolder] : [])],
     metafile: true,
     logLevel: 'warning',
   };
@@ -200,33 +259,49 @@ export const IDENTITY_EXPORTS: Readonly<Record<string, string>> = {
 };
 
 /** The esbuild options of azure-identity.js: IDENTITY_EXPORTS from their own modules, not the package's index. */
-export function identityBundleOptions(outfile: string): BuildOptions & { metafile: true } {
+export function identityBundleOptions(outfile: string, flavour: Flavour = 'release'): BuildOptions & { metafile: true } {
   const root = dirname(require.resolve('@azure/identity'));
-  const options = bundleOptions('', outfile, new Set(), true);
+  const options = bundleOptions('', outfile, new Set(), true, flavour);
   delete options.entryPoints;
   const contents = Object.entries(IDENTITY_EXPORTS)
     .map(([name, module]) => `exports.${name} = require(${JSON.stringify(join(root, module))}).${name};`).join('\n');
   return { ...options, stdin: { contents, resolveDir: root, sourcefile: 'azure-identity-entry.js', loader: 'js' } };
 }
 
+/** Builds one flavour of every task; returns the size of each release bundle. */
+async function buildFlavour(flavour: Flavour): Promise<string[]> {
+  const sizes: string[] = [];
+  if (flavour === 'emulator') rmSync(EMULATOR_ROOT, { recursive: true, force: true });
+  for (const [folder, entries] of Object.entries(TASKS)) {
+    const dir = taskFolder(flavour, folder);
+    mkdirSync(dir, { recursive: true });
+    const outfiles = [join(dir, IDENTITY_BUNDLE)];
+    await build(identityBundleOptions(outfiles[0]!, flavour));
+    for (const [name, entry] of Object.entries(entries)) {
+      const outfile = join(dir, `${name}.js`);
+      outfiles.push(outfile);
+      const result = await build(bundleOptions(entry, outfile, await usedClientsOf(entry), false, flavour));
+      const copies = taskLibCopies(result.metafile);
+      if (copies.size > 1) throw new Error(`${folder}/${name}.js bundles ${copies.size} copies of azure-pipelines-task-lib: ${[...copies].join(', ')}`);
+      if (flavour === 'release') writeFileSync(join('.tmp', `${folder}.${name}.meta.json`), JSON.stringify(result.metafile));
+    }
+    for (const outfile of outfiles) {
+      const markers = emulatorMarkersIn(readFileSync(outfile, 'utf8'));
+      if (flavour === 'release' && markers.length) {
+        rmSync(outfile);
+        throw new Error(`${outfile} would ship emulator-only code (${markers.join(', ')}): see src/core/flavour.ts`);
+      }
+      if (flavour === 'release') sizes.push(`${folder}/${outfile.slice(dir.length + 1)} ${kib(statSync(outfile).size)}`);
+    }
+  }
+  return sizes;
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   mkdirSync('.tmp', { recursive: true });
-  const sizes: string[] = [];
-  for (const [folder, entries] of Object.entries(TASKS)) {
-    const identity = join('tasks', folder, IDENTITY_BUNDLE);
-    await build(identityBundleOptions(identity));
-    sizes.push(`${folder}/${IDENTITY_BUNDLE} ${kib(statSync(identity).size)}`);
-    for (const [name, entry] of Object.entries(entries)) {
-      const outfile = join('tasks', folder, `${name}.js`);
-      const result = await build(bundleOptions(entry, outfile, await usedClientsOf(entry)));
-      const copies = taskLibCopies(result.metafile);
-      if (copies.size > 1) throw new Error(`${folder}/${name}.js bundles ${copies.size} copies of azure-pipelines-task-lib: ${[...copies].join(', ')}`);
-      writeFileSync(join('.tmp', `${folder}.${name}.meta.json`), JSON.stringify(result.metafile));
-      sizes.push(`${folder}/${name}.js ${kib(statSync(outfile).size)}`);
-    }
-  }
-  console.log(`Built ${Object.keys(TASKS).length} task(s) in ${Date.now() - started} ms: ${sizes.join(', ')}.`);
+  const [sizes] = await Promise.all([buildFlavour('release'), buildFlavour('emulator')]);
+  console.log(`Built ${Object.keys(TASKS).length} task(s) in ${Date.now() - started} ms (release bundles, and the emulator flavour in ${EMULATOR_ROOT}): ${sizes.join(', ')}.`);
 }
 
 if (require.main === module) {

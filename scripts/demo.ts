@@ -6,24 +6,24 @@
  *   3. a script that uses the secret token (mapped with env:) against the REST API,
  * then the post-job step, printing the masked log as Azure Pipelines would show it.
  */
-import { readdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { installVsix, runJob } from '../test/agent/runner';
+import { installVsix, packagedVsix, runJob } from '../test/agent/runner';
 import { startEmulators } from '../test/emulators';
 
 async function main(): Promise<void> {
-  const vsix = readdirSync('dist').find((f) => f.endsWith('.vsix'));
-  if (!vsix) throw new Error('No .vsix in dist/: run `npm run package` first (npm start does).');
+  // The emulator flavour: only its tasks accept the loopback emulators (src/core/flavour.ts).
+  const vsix = packagedVsix('emulator');
   const emu = await startEmulators();
   const agentRoot = await mkdtemp(join(tmpdir(), 'mi-demo-agent-'));
   try {
-    const tasks = await installVsix(join('dist', vsix), join(agentRoot, '_work', '_tasks'));
+    const tasks = await installVsix(vsix, join(agentRoot, '_work', '_tasks'));
     const contoso = emu.devops.orgUrl('contoso').replace(/\/?$/, '/');
     const templates = emu.devops.cloneUrl('fabrikam', 'Shared Tools', 'templates').replace(/\/\/[^@/]+@/, '//');
     console.log(`Emulators: identity (IMDS) ${emu.identity.url}, Azure DevOps ${emu.devops.url}`);
-    console.log(`Package:   dist/${vsix}`);
+    console.log(`Package:   ${vsix} (the emulator test build of dist/*.vsix)`);
     console.log('Pipeline:  ManagedIdentityAuthenticate@1 (contoso, fabrikam) -> git clone of fabrikam/Shared Tools/templates -> REST call with the secret token\n');
     const result = await runJob({
       agentRoot,

@@ -2,10 +2,16 @@
  * Writes the .vsix under dist/ (or `--out <dir>`) with tfx-cli (offline). The publisher can be overridden:
  * `npm run package -- --publisher my-publisher` or PUBLISHER=my-publisher. Task folders must hold only
  * what ships (tfx packs folders whole), so build output is checked first.
+ *
+ * It also writes the emulator flavour (src/core/flavour.ts) under <out>/test/: the same manifest, overview and
+ * task.json files with the emulator bundles scripts/build.ts left in EMULATOR_ROOT, under another extension id
+ * and a name that says what it is. Tests, `npm start`, the benchmark and `npm run try` against the emulators use
+ * that one; never publish it.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { EMULATOR_ROOT } from './build';
 
 const SHIPPED = new Set(['task.json', 'icon.png', 'icon.svg', 'main.js', 'post.js', 'credential-helper.js', 'azure-identity.js']);
 
@@ -23,18 +29,60 @@ function checkTaskFolders(manifest: { files: Array<{ path: string }> }): void {
   }
 }
 
+interface Manifest {
+  files: Array<{ path: string }>;
+  publisher: string;
+  id: string;
+  name: string;
+  version: string;
+  icons?: Record<string, string>;
+  content?: Record<string, { path: string }>;
+}
+
+/** The extension id and name of the emulator flavour (dist/test/*.vsix). */
+export function emulatorIdentity(manifest: Pick<Manifest, 'id' | 'name'>): { id: string; name: string } {
+  return { id: `${manifest.id}-emulator-test`, name: `${manifest.name} (emulator test build: never publish)` };
+}
+
+/** Copies everything the manifest packs, except the task bundles, next to the emulator bundles in EMULATOR_ROOT. */
+function stageEmulatorFlavour(manifest: Manifest): void {
+  const paths = [
+    'vss-extension.json',
+    ...manifest.files.map((f) => f.path),
+    ...Object.values(manifest.icons ?? {}),
+    ...Object.values(manifest.content ?? {}).map((c) => c.path),
+  ];
+  for (const path of paths) {
+    if (path.startsWith('tasks/')) {
+      const built = join(EMULATOR_ROOT, path);
+      if (!existsSync(join(built, 'main.js'))) throw new Error(`${built}/main.js is missing: run npm run build first.`);
+      for (const file of readdirSync(path).filter((f) => !f.endsWith('.js'))) cpSync(join(path, file), join(built, file));
+    } else {
+      mkdirSync(join(EMULATOR_ROOT, dirname(path)), { recursive: true });
+      cpSync(path, join(EMULATOR_ROOT, path), { recursive: true });
+    }
+  }
+}
+
+function tfxCreate(root: string, publisher: string, output: string, extra: readonly string[] = []): void {
+  const tfx = join('node_modules', 'tfx-cli', '_build', 'tfx-cli.js');
+  execFileSync(process.execPath, [tfx, 'extension', 'create', '--root', root, '--manifest-globs', 'vss-extension.json',
+    '--publisher', publisher, '--output-path', output, '--no-prompt', '--no-color', ...extra], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, TFX_TRACE: '' } });
+  console.log(`Packaged ${output}`);
+}
+
 function main(): void {
-  const manifest = JSON.parse(readFileSync('vss-extension.json', 'utf8')) as { files: Array<{ path: string }>; publisher: string; id: string; version: string };
+  const manifest = JSON.parse(readFileSync('vss-extension.json', 'utf8')) as Manifest;
   checkTaskFolders(manifest);
   const publisher = option('publisher') ?? process.env['PUBLISHER'] ?? manifest.publisher;
   const outDir = option('out') ?? 'dist';
   if (outDir === 'dist') rmSync('dist', { recursive: true, force: true });
-  mkdirSync(outDir, { recursive: true });
-  const output = join(outDir, `${publisher}.${manifest.id}-${manifest.version}.vsix`);
-  const tfx = join('node_modules', 'tfx-cli', '_build', 'tfx-cli.js');
-  execFileSync(process.execPath, [tfx, 'extension', 'create', '--root', '.', '--manifest-globs', 'vss-extension.json',
-    '--publisher', publisher, '--output-path', output, '--no-prompt', '--no-color'], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, TFX_TRACE: '' } });
-  console.log(`Packaged ${output}`);
+  mkdirSync(join(outDir, 'test'), { recursive: true });
+  tfxCreate('.', publisher, join(outDir, `${publisher}.${manifest.id}-${manifest.version}.vsix`));
+  stageEmulatorFlavour(manifest);
+  const emulator = emulatorIdentity(manifest);
+  tfxCreate(EMULATOR_ROOT, publisher, join(outDir, 'test', `${publisher}.${emulator.id}-${manifest.version}.vsix`),
+    ['--extension-id', emulator.id, '--override', JSON.stringify({ name: emulator.name })]);
 }
 
-main();
+if (require.main === module) main();

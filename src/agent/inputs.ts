@@ -1,7 +1,7 @@
 /** Parsers for task inputs shared by both tasks. Each failure is one InputError naming the input. */
 import { InputError } from '../core/errors';
 import type { IdentitySelector } from '../identity/managed-identity';
-import { collectionOrganization, parseLoopbackHosts, parseOrganization, type HostPolicy, type Organization } from '../devops/organizations';
+import { AZURE_DEVOPS_ONLY, collectionOrganization, parseLoopbackHosts, parseOrganization, type HostPolicy, type Organization } from '../devops/organizations';
 
 /** The reading side of the agent adapter: all that settings parsing needs. */
 export interface InputSource {
@@ -9,8 +9,10 @@ export interface InputSource {
   variable(name: string): string | undefined;
 }
 
-/** Pipeline variable naming loopback emulators that may stand in for Azure DevOps (tests and demos only). */
+/** Pipeline variable naming loopback emulators that may stand in for Azure DevOps (emulator flavour only). */
 export const TEST_HOSTS_VARIABLE = 'ManagedIdentity.TestHosts';
+
+declare const MIADO_EMULATOR_BUILD: boolean | undefined;
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const RESOURCE_ID =
@@ -63,10 +65,17 @@ export function variableNameInput(source: InputSource, name: string, fallback: s
   return value;
 }
 
-/** Which loopback hosts may stand in for Azure DevOps (variable ManagedIdentity.TestHosts). */
-export function hostPolicy(source: InputSource): HostPolicy {
-  return parseLoopbackHosts(TEST_HOSTS_VARIABLE, source.variable(TEST_HOSTS_VARIABLE));
-}
+/**
+ * Which loopback hosts may stand in for Azure DevOps. In the emulator flavour, those the variable
+ * ManagedIdentity.TestHosts names; in the release flavour none, whatever any variable says. The choice is a
+ * top-level condition on the build constant itself (not on core/flavour.ts's EMULATOR_BUILD, which esbuild
+ * inlines only after it has decided what is used), so the release bundles hold neither the variable's name
+ * nor its parser: see core/flavour.ts and scripts/build.ts.
+ */
+export const hostPolicy: (source: InputSource) => HostPolicy =
+  typeof MIADO_EMULATOR_BUILD === 'undefined' || MIADO_EMULATOR_BUILD
+    ? (source) => parseLoopbackHosts(TEST_HOSTS_VARIABLE, source.variable(TEST_HOSTS_VARIABLE))
+    : () => AZURE_DEVOPS_ONLY;
 
 /** The organization the pipeline runs in (System.CollectionUri). */
 export function homeOrganization(source: InputSource, policy: HostPolicy): Organization | undefined {

@@ -1,9 +1,11 @@
 /**
  * Azure DevOps organizations: parsing what users write, and the rule that decides where a token may go.
  * A token for Azure DevOps is valid in every organization of the tenant that knows the identity, so it is
- * only ever sent to Azure DevOps hosts over https — or to loopback emulators a pipeline names explicitly.
+ * only ever sent to Azure DevOps hosts over https — or, in the emulator flavour of the build alone
+ * (core/flavour.ts), to loopback emulators a test names explicitly.
  */
 import { InputError } from '../core/errors';
+import { EMULATOR_BUILD } from '../core/flavour';
 
 export interface Organization {
   /** Organization name as Azure DevOps spells it in URLs, e.g. 'contoso'. */
@@ -28,11 +30,15 @@ const ORG_NAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,48}[A-Za-z0-9])?$/;
 const ORG_FORMS =
   "must be an organization name such as 'contoso' or its URL, https://dev.azure.com/contoso or https://contoso.visualstudio.com";
 
-/** True for hosts that may receive a token: Azure DevOps service hosts over https, or a listed loopback host. */
+/**
+ * True for hosts that may receive a token: Azure DevOps service hosts over https, or (emulator flavour only,
+ * core/flavour.ts) a listed loopback host. In the release bundles the policy is never consulted.
+ */
 export function isTokenHost(url: URL, policy: HostPolicy): boolean {
   if (url.username || url.password) return false;
   if (url.protocol === 'https:' && isAzureDevOpsHostname(url.hostname) && (url.port === '' || url.port === '443')) return true;
-  return (url.protocol === 'http:' || url.protocol === 'https:') && policy.loopbackHosts.includes(url.host.toLowerCase());
+  // Written out rather than shared with parseOrganization, so that esbuild drops both in the release flavour.
+  return EMULATOR_BUILD && (url.protocol === 'http:' || url.protocol === 'https:') && policy.loopbackHosts.includes(url.host.toLowerCase());
 }
 
 /** dev.azure.com, its service sub-hosts (vssps.dev.azure.com …) and *.visualstudio.com. */
@@ -43,7 +49,7 @@ export function isAzureDevOpsHostname(hostname: string): boolean {
   return host === 'dev.azure.com' || host.endsWith('.dev.azure.com') || (host.endsWith('.visualstudio.com') && host.split('.').length === 3);
 }
 
-/** Parses a loopback allow-list (host:port, comma separated); anything not on loopback is refused. */
+/** Parses a loopback allow-list (host:port, comma separated); anything not on loopback is refused. Emulator flavour only. */
 export function parseLoopbackHosts(name: string, value: string | undefined): HostPolicy {
   if (!value) return AZURE_DEVOPS_ONLY;
   const hosts = value.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean);
@@ -84,7 +90,7 @@ export function parseOrganization(input: string, value: string, policy: HostPoli
   if (url.username || url.password || url.search || url.hash || /[\s\\]/.test(text)) throw new InputError(input, value, ORG_FORMS);
   const segments = url.pathname.split('/').filter(Boolean).map(safeDecode);
   const host = url.hostname.toLowerCase();
-  if (policy.loopbackHosts.includes(url.host.toLowerCase()) && (url.protocol === 'http:' || url.protocol === 'https:')) {
+  if (EMULATOR_BUILD && (url.protocol === 'http:' || url.protocol === 'https:') && policy.loopbackHosts.includes(url.host.toLowerCase())) {
     if (segments.length === 1 && ORG_NAME.test(segments[0]!)) {
       return organization(segments[0]!, `${url.protocol}//${url.host}`);
     }

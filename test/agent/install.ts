@@ -2,7 +2,7 @@
 // _work/_tasks/<Name>_<id>/<Major.Minor.Patch>/ plus a `<version>.completed` marker
 // (agent src/Agent.Worker/TaskManager.cs). Like the agent, an existing completed version is
 // never replaced — bump task.json's version when the code changes.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import JSZip from 'jszip';
@@ -13,6 +13,18 @@ interface TaskFolder {
   readonly id: string;
   readonly version: string;
   readonly major: number;
+}
+
+/**
+ * The .vsix `npm run package` wrote: `dist/*.vsix` is the release flavour (what ships), `dist/test/*.vsix` the
+ * emulator flavour whose tasks accept the loopback emulators named in ManagedIdentity.TestHosts
+ * (src/core/flavour.ts). Throws when it is missing.
+ */
+export function packagedVsix(flavour: 'release' | 'emulator', dist = 'dist'): string {
+  const dir = flavour === 'release' ? dist : path.join(dist, 'test');
+  const file = existsSync(dir) ? readdirSync(dir).find((f) => f.endsWith('.vsix')) : undefined;
+  if (!file) throw new Error(`${dir}/*.vsix is missing: run \`npm run build && npm run package\` (npm test, npm start and npm run bench do).`);
+  return path.join(dir, file);
 }
 
 /**

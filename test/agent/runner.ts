@@ -3,7 +3,7 @@
 // `##vso[...]` logging commands, masking, task variables, and pre/main/post-job ordering.
 // What it reproduces and from where is written at the top of each module in this folder.
 export { runJob } from './job';
-export { installVsix } from './install';
+export { installVsix, packagedVsix } from './install';
 export { formatCommand, parseCommand, escapeData, escapeProperty } from './vso';
 export { AGENT_VERSION } from './job-variables';
 export type { VsoCommand } from './vso';

@@ -7,19 +7,19 @@ import { execFile, execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { installVsix, runJob, type JobOptions, type JobResult, type Step } from '../agent/runner';
+import { installVsix, packagedVsix, runJob, type JobOptions, type JobResult, type Step } from '../agent/runner';
 import { scrubbedEnv, startEmulators, type Emulators, type EmulatorOptions } from '../emulators';
 import { derivedForms } from '../../src/agent/secrets';
 
 let installed: Promise<Map<string, string>> | undefined;
 
-/** The task folders unpacked from dist/*.vsix, once per test run. */
+/**
+ * The task folders unpacked from the emulator flavour, dist/test/*.vsix (src/core/flavour.ts), once per test run:
+ * its tasks accept the emulators jobVariables() names in ManagedIdentity.TestHosts. The release flavour,
+ * dist/*.vsix, ignores that variable (test/e2e/release-flavour.test.ts).
+ */
 export function packagedTasks(): Promise<Map<string, string>> {
-  installed ??= (async () => {
-    const vsix = readdirSync('dist').find((f) => f.endsWith('.vsix'));
-    if (!vsix) throw new Error('dist/*.vsix is missing: run `npm test` (it packages first) or `npm run package`.');
-    return installVsix(join('dist', vsix), mkdtempSync(join(tmpdir(), 'mi-tasks-')));
-  })();
+  installed ??= installVsix(packagedVsix('emulator'), mkdtempSync(join(tmpdir(), 'mi-tasks-')));
   return installed;
 }
 

@@ -53,7 +53,7 @@ describe('npm run try against npx tsx test/emulators/serve.ts (child processes)'
   });
 
   it('the printed command runs the packaged authenticate task, a later git step, the post-job step, and prints the summary', async () => {
-    assert.match(command, /^npm run try -- --vsix dist\/\*\.vsix .*--task ManagedIdentityAuthenticate /);
+    assert.match(command, /^npm run try -- --vsix dist\/test\/\*\.vsix .*--task ManagedIdentityAuthenticate /);
     const started = Date.now();
     const result = await run('sh', ['-c', command], scrubbedEnv());
     const output = result.stdout + result.stderr;

@@ -9,8 +9,8 @@ function tryCommand(emu: Emulators): string[] {
   const quote = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
   const templates = emu.devops.cloneUrl('fabrikam', 'Shared Tools', 'templates').replace(/\/\/[^@/]+@/, '//');
   return [
-    'Try the packaged tasks against them (npm run build && npm run package first):',
-    '  npm run try -- --vsix dist/*.vsix \\',
+    'Try the packaged tasks against them (npm run build && npm run package first; only the emulator test build accepts them):',
+    '  npm run try -- --vsix dist/test/*.vsix \\',
     '    --task ManagedIdentityAuthenticate --input organizations=contoso,fabrikam \\',
     `    --script ${quote(`git ls-remote ${templates}`)} \\`,
     `    --variable System.CollectionUri=${emu.devops.orgUrl('contoso')}/ --variable ManagedIdentity.TestHosts=${new URL(emu.devops.url).host} \\`,
