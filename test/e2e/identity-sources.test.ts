@@ -6,7 +6,7 @@
  * retries, and stray variables of other sources.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { runJob, type JobResult, type StepResult } from '../agent/runner';
 import {
@@ -192,26 +192,20 @@ describe('identity sources (packaged ManagedIdentityAuthenticate through the age
       });
     }
 
-    it('Azure Arc with the key-file challenge (401, then Basic with the key under /var/opt/azcmagent/tokens)', async function () {
-      // msal-node reads the key only from /var/opt/azcmagent/tokens/ (AzureArc.ts): needs root to write it here.
-      if (process.platform !== 'linux' || process.getuid?.() !== 0 || existsSync('/var/opt/azcmagent')) this.skip();
-      const previous = emu.identity.config.arcKeyDir;
-      emu.identity.config.arcKeyDir = '/var/opt/azcmagent/tokens';
-      try {
-        const run = await authenticate(emu.identity.envFor('arc'));
-        assertKnownAs(run, { key: AGENT_VM.key, objectId: AGENT_VM.objectId });
-        assert.equal(run.requests.length, 2);
-        const [challenge, answer] = run.requests as [RecordedRequest, RecordedRequest];
-        assert.equal(challenge.status, 401);
-        assert.equal(challenge.headers['authorization'], undefined);
-        assert.equal(answer.status, 200);
-        const key = /^Basic (.+)$/.exec(answer.headers['authorization'] ?? '')?.[1];
-        assert.ok(key, 'the second request carries the key file content');
-        assert.equal(answer.headers['metadata'], 'true');
-        assertNoSecret(run, [key]);
-      } finally {
-        emu.identity.config.arcKeyDir = previous;
-      }
+    it('Azure Arc with the key-file challenge (401, then Basic with the key from the key folder)', async () => {
+      // msal-node reads the key only from /var/opt/azcmagent/tokens/ (AzureArc.ts); the emulator flavour reads
+      // this run's own folder instead (MIADO_EMULATOR_ARC_TOKENS_DIR, scripts/build.ts), with msal's checks intact.
+      const run = await authenticate(emu.identity.envFor('arc'));
+      assertKnownAs(run, { key: AGENT_VM.key, objectId: AGENT_VM.objectId });
+      assert.equal(run.requests.length, 2);
+      const [challenge, answer] = run.requests as [RecordedRequest, RecordedRequest];
+      assert.equal(challenge.status, 401);
+      assert.equal(challenge.headers['authorization'], undefined);
+      assert.equal(answer.status, 200);
+      const key = /^Basic (.+)$/.exec(answer.headers['authorization'] ?? '')?.[1];
+      assert.ok(key, 'the second request carries the key file content');
+      assert.equal(answer.headers['metadata'], 'true');
+      assertNoSecret(run, [key]);
     });
 
     it('AKS workload identity: the federated token exchanged at Entra over TLS (test CA via NODE_EXTRA_CA_CERTS)', async () => {
@@ -411,7 +405,7 @@ describe('identity sources (packaged ManagedIdentityAuthenticate through the age
     });
 
     it('explains an Azure Arc key file the agent cannot read', async () => {
-      emu.identity.faults.push({ status: 401, headers: { 'WWW-Authenticate': 'Basic realm=/var/opt/azcmagent/tokens/0d2e9c1e-absent.key' }, body: {} });
+      emu.identity.faults.push({ status: 401, headers: { 'WWW-Authenticate': `Basic realm=${emu.identity.config.arcKeyDir}/0d2e9c1e-absent.key` }, body: {} });
       const run = await authenticate(emu.identity.envFor('arc'));
       assert.match(failure(run), /^Azure Arc asked for proof that the agent may use the identity \(a key file the Connected Machine agent writes\), and reading it failed: unable_to_read_secret_file\.$/);
       assert.match(run.job.log, /Hint: Add the agent's service account to the 'himds' group/);

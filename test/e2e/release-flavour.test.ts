@@ -107,6 +107,19 @@ describe('the release flavour has no test-host switch (dist/*.vsix)', function (
     assert.equal(received.length, 0, 'nothing reached the listener');
   });
 
+  it('keeps msal-node\'s fixed Azure Arc key folder: MIADO_EMULATOR_ARC_TOKENS_DIR moves it in the emulator flavour only', async () => {
+    const arc = h.emu.identity.envFor('arc');
+    assert.ok(arc['MIADO_EMULATOR_ARC_TOKENS_DIR']?.startsWith(h.emu.root), 'the emulator names its own key folder');
+    const job = (tasks: Map<string, string>): ReturnType<Harness['run']> => h.run(
+      [{ task: tasks.get('ManagedIdentityAuthenticate')!, inputs: { verify: 'false', configureGit: 'false' } }],
+      { variables: { 'System.CollectionUri': 'https://dev.azure.com/contoso/' }, env: arc });
+    const shipped = await job(release);
+    assert.equal(shipped.result, 'Failed', shipped.log);
+    assert.match(shipped.steps[0]!.errors.join('\n'), /Azure Arc asked for proof .* reading it failed: invalid_file_path\.$/);
+    const test = await job(emulator);
+    assert.equal(test.result, 'Succeeded', test.log);
+  });
+
   it('its credential helper answers nothing for a loopback host, even from a session file that lists it', async () => {
     const session = join(scratch, 'miado-git-forged.json');
     writeFileSync(session, JSON.stringify({ version: 1, selector: { kind: 'system' }, prefixes: [`http://${host}/`], policy: { loopbackHosts: [host] } }), { mode: 0o600 });

@@ -32,7 +32,11 @@ export interface IdentityConfig {
   msiSecret: string;
   /** 'challenge' = real HIMDS (401 + key file first); 'open' = answer 200 straight away. */
   arcMode: 'challenge' | 'open';
-  /** Where the Arc challenge writes its key files; msal only reads `/var/opt/azcmagent/tokens/` (Linux). */
+  /**
+   * Where the Arc challenge writes its key files (this run's own folder). msal-node only reads
+   * `/var/opt/azcmagent/tokens/` (Linux); the emulator flavour of the tasks reads this folder instead
+   * (envFor('arc') names it in MIADO_EMULATOR_ARC_TOKENS_DIR).
+   */
   arcKeyDir: string;
   /** Issue this identity's token whatever was asked for (tests of clients that check `oid`/`appid`). */
   substitute?: string;

@@ -117,7 +117,11 @@ export async function startIdentity(opts: { world: World; tokens: TokenIssuer; c
       case 'appService':
         return { IDENTITY_ENDPOINT: endpoint, IDENTITY_HEADER: config.appServiceSecret };
       case 'arc':
-        return { IDENTITY_ENDPOINT: endpoint, IMDS_ENDPOINT: url };
+        // msal-node reads Arc key files only from /var/opt/azcmagent/tokens/ (AzureArc.ts); the emulator flavour of
+        // the task bundles reads that folder from MIADO_EMULATOR_ARC_TOKENS_DIR instead (scripts/build.ts,
+        // emulatorArcKeyFolder), so the challenge works in this run's own folder, without root. The release
+        // flavour and the library in node_modules ignore the variable.
+        return { IDENTITY_ENDPOINT: endpoint, IMDS_ENDPOINT: url, MIADO_EMULATOR_ARC_TOKENS_DIR: `${config.arcKeyDir}/` };
       case 'serviceFabric':
         // msal-node uses the thumbprint only to detect the source (no pinning): any value works.
         return { IDENTITY_ENDPOINT: endpoint, IDENTITY_HEADER: config.serviceFabricSecret, IDENTITY_SERVER_THUMBPRINT: '0'.repeat(40) };
