@@ -30,6 +30,10 @@ const USAGE = `Usage: npx tsx test/agent/cli.ts run [options]
   --keep                     keep the agent root (a new temp directory is removed afterwards) and
                              Agent.TempDirectory's contents; print where it is
   --timeout <seconds>        fail a step that runs longer
+  --agent-version <x.y.z>    the agent version to behave as (default 4.266.2; 5.277.0 and later put
+                             variables before inputs in a task's environment)
+  --node24 <file>            the agent's Node 24; tasks run on it when the AGENT_USE_NODE24 or
+                             AGENT_USE_NODE24_WITH_HANDLER_DATA knob is on (--env or --variable)
 `;
 
 interface CliPlan {
@@ -50,7 +54,7 @@ function splitPair(text: string, flag: string): [string, string] {
 class UsageError extends Error {}
 
 const OPTIONS: NonNullable<ParseArgsConfig['options']> = {};
-for (const name of ['vsix', 'task', 'input', 'script', 'name', 'display-name', 'env-step', 'variable', 'secret', 'env', 'agent-root', 'timeout']) {
+for (const name of ['vsix', 'task', 'input', 'script', 'name', 'display-name', 'env-step', 'variable', 'secret', 'env', 'agent-root', 'timeout', 'agent-version', 'node24']) {
   OPTIONS[name] = { type: 'string', multiple: true };
 }
 for (const name of ['debug', 'post', 'no-post', 'keep']) OPTIONS[name] = { type: 'boolean' };
@@ -102,6 +106,11 @@ function applyOption(plan: CliPlan, name: string, value: string): void {
     case 'agent-root': plan.options.agentRoot = value; break;
     case 'keep': plan.options.keepTempDirectory = true; break;
     case 'timeout': plan.options.stepTimeoutMs = Number(value) * 1000; break;
+    case 'agent-version':
+      if (!/^\d+\.\d+\.\d+$/.test(value)) throw new UsageError(`--agent-version expects a version such as 4.266.2, got '${value}'.`);
+      plan.options.agentVersion = value;
+      break;
+    case 'node24': plan.options.node24Path = path.resolve(value); break;
   }
 }
 

@@ -98,7 +98,8 @@ function assertSingleLineSecret(ctx: CommandContext, data: string): void {
 
 function checkReadOnly(ctx: CommandContext, store: VariableStore, name: string, kind: 'variable' | 'task variable'): void {
   if (!store.isReadOnly(name)) return;
-  if (ctx.job.knob('agent.readOnlyVariables')?.toLowerCase() === 'true') {
+  // Variables.Read_Only_Variables reads the job variable only (not the agent's environment), false when absent.
+  if (ctx.job.variables.get('agent.readOnlyVariables')?.trim().toLowerCase() === 'true') {
     throw new Error(`Overwriting readonly ${kind} '${name}' is not permitted. ${READ_ONLY_DOC}`);
   }
   ctx.log.warning(`Overwriting readonly ${kind} '${name}'. This behavior will be disabled in the future. ${READ_ONLY_DOC}`);

@@ -1,6 +1,14 @@
-// The environment a step's process receives, assembled in the agent's order (later wins):
-// agent process env < the step's `env:` mapping < variables < inputs < endpoints < task
-// variables < PATH with prepended entries < TF_BUILD. Sources: agent src/Agent.Worker/TaskRunner.cs,
+// The environment a step's process receives, assembled in the agent's order (later wins). Agents before
+// 5.277.0 (NodeHandler.cs RunAsync at v4.266.2 lines 141-146, v4.275.0 lines 184-189):
+//   agent process env < the step's `env:` mapping < inputs < endpoints < secure files < variables <
+//   task variables < PATH with prepended entries < TF_BUILD,
+// so a pipeline variable whose environment name (dots and spaces to '_', upper case) equals an INPUT_ or
+// ENDPOINT_ name replaces that input or endpoint. 5.277.0 moved variables first (commit f7faee85a,
+// "Populate task inputs, endpoints, and secure files after public variables in Node/PowerShell3 handlers",
+// #5606; NodeHandler.cs lines 184-189 at v5.277.0):
+//   … < the step's `env:` mapping < variables < inputs < endpoints < secure files < task variables < …
+// Task variables come after variables in both, but only those the task set: a variable named like one
+// (VSTS_TASKVARIABLE_*) stands in for one that was never set. Sources: agent src/Agent.Worker/TaskRunner.cs,
 // Handlers/Handler.cs (Add*ToEnvironment), Handlers/NodeHandler.cs, src/Agent.Sdk/ProcessInvoker.cs.
 import path from 'node:path';
 import type { Variable, VariableStore } from './variables';
@@ -22,7 +30,12 @@ export interface TaskEnvironmentParts {
   readonly connection: SystemConnection;
   readonly taskVariables: VariableStore;
   readonly prependPath: readonly string[];
+  /** 'inputs-first' before agent 5.277.0, 'variables-first' since (see the header). */
+  readonly order: EnvironmentOrder;
 }
+
+/** Where variables go in a task's environment: after inputs and endpoints (agents 4.x), or before them (5.277+). */
+export type EnvironmentOrder = 'inputs-first' | 'variables-first';
 
 /** Build the env for a Node handler process. */
 export function buildTaskEnvironment(parts: TaskEnvironmentParts): Record<string, string> {
@@ -30,9 +43,10 @@ export function buildTaskEnvironment(parts: TaskEnvironmentParts): Record<string
   for (const [key, value] of Object.entries(parts.stepEnv)) {
     if (key.trim().length > 0) env[key.trim()] = value.trim();
   }
-  addVariables(env, parts.variables);
+  if (parts.order === 'variables-first') addVariables(env, parts.variables);
   for (const [name, value] of Object.entries(parts.inputs)) env[`INPUT_${toEnvName(name)}`] = value;
   addSystemConnection(env, parts.connection);
+  if (parts.order === 'inputs-first') addVariables(env, parts.variables);
   for (const variable of parts.taskVariables.list()) {
     env[`VSTS_TASKVARIABLE_${toEnvName(variable.name, variable.preserveCase)}`] = variable.value;
   }

@@ -7,8 +7,22 @@ import type { AgentDirs } from './agent-root';
 import { addJobStartSecret, type SecretMasker } from './masker';
 import { VariableStore } from './variables';
 
-/** The agent version the runner claims to be (a 2025/2026 release that knows Node24 handlers). */
+/**
+ * The agent version the runner claims to be by default: 4.266.2 (December 2025), a 4.x release like most
+ * self-hosted agents, that knows Node24 handlers. JobOptions.agentVersion claims another (e.g. '5.277.0').
+ */
 export const AGENT_VERSION = '4.266.2';
+
+/** The first agent version that puts variables before inputs and endpoints in a task's environment. */
+export const VARIABLES_FIRST_SINCE = '5.277.0';
+
+/** True when `version` (major.minor.patch) is at least `since`. */
+export function versionAtLeast(version: string, since: string): boolean {
+  const parts = (v: string): number[] => v.split('.').map((n) => Number.parseInt(n, 10) || 0);
+  const [a, b] = [parts(version), parts(since)];
+  for (let i = 0; i < 3; i++) if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
+  return true;
+}
 
 /** A pipeline variable as JobOptions accept it. */
 export type VariableInput = string | { value: string; secret?: boolean };
@@ -19,6 +33,7 @@ export function createJobVariables(
   given: Readonly<Record<string, VariableInput>>,
   masker: SecretMasker,
   systemToken: string,
+  agentVersion: string = AGENT_VERSION,
 ): VariableStore {
   const variables = new VariableStore((value) => masker.addValue(value), true);
   const normalized = Object.entries(given).map(([name, input]) =>
@@ -26,7 +41,7 @@ export function createJobVariables(
   );
   const lookup = (name: string): string | undefined =>
     normalized.find((entry) => entry.name.toLowerCase() === name.toLowerCase())?.value;
-  for (const [name, value] of Object.entries(defaultVariables(dirs, lookup))) variables.set(name, value);
+  for (const [name, value] of Object.entries(defaultVariables(dirs, lookup, agentVersion))) variables.set(name, value);
   for (const { name, value, secret } of normalized) {
     if (secret) addJobStartSecret(masker, value);
     variables.set(name, value, { secret });
@@ -39,14 +54,14 @@ export function createJobVariables(
   return variables;
 }
 
-function defaultVariables(dirs: AgentDirs, given: (name: string) => string | undefined): Record<string, string> {
+function defaultVariables(dirs: AgentDirs, given: (name: string) => string | undefined, agentVersion: string): Record<string, string> {
   const collectionUri = given('System.CollectionUri') ?? given('System.TeamFoundationCollectionUri') ?? 'https://dev.azure.com/contoso/';
   const project = given('System.TeamProject') ?? 'Fabrikam';
   return {
     'Agent.Id': '1',
     'Agent.Name': os.hostname(),
     'Agent.MachineName': os.hostname(),
-    'Agent.Version': AGENT_VERSION,
+    'Agent.Version': agentVersion,
     'Agent.OS': agentOs(),
     'Agent.OSArchitecture': agentArchitecture(),
     'Agent.HomeDirectory': dirs.agentRoot,
@@ -58,8 +73,9 @@ function defaultVariables(dirs: AgentDirs, given: (name: string) => string | und
     'Agent.JobName': 'Job',
     'agent.jobstatus': 'Succeeded',
     'Agent.IsSelfHosted': '1',
-    // Read-only variables are enforced (set throws) only when the service sends this as true.
-    'agent.readOnlyVariables': 'true',
+    // No agent.readOnlyVariables: the service sends it only with the feature on. Without it, agent 4.266.2
+    // warns on a read-only overwrite and lets it happen (Variables.cs:200 Read_Only_Variables `?? false`,
+    // TaskCommandExtension.cs:633 and :727); give it as a job variable to enforce (commands.ts checkReadOnly).
     'Build.BuildId': '1',
     'Build.BuildNumber': '20260101.1',
     'Build.DefinitionName': 'local',

@@ -4,7 +4,7 @@
 // steps always run. Each task instance keeps one task-variable bag across its phases.
 import { randomUUID } from 'node:crypto';
 import { emptyDirectory, prepareAgentRoot } from './agent-root';
-import { agentEnvironment, createJobVariables, dummySystemToken } from './job-variables';
+import { AGENT_VERSION, VARIABLES_FIRST_SINCE, agentEnvironment, createJobVariables, dummySystemToken, versionAtLeast } from './job-variables';
 import { SecretMasker } from './masker';
 import { mergeResults, toResultName, type AgentResult } from './results';
 import { executeStep, type JobContext, type StepInstance } from './run-step';
@@ -48,8 +48,12 @@ async function createJobContext(options: JobOptions): Promise<JobContext> {
   const systemToken = dummySystemToken();
   // Worker.InitializeSecretMasker: endpoint auth parameters are masked (without base64).
   masker.addValue(systemToken);
-  const variables = createJobVariables(dirs, options.variables ?? {}, masker, systemToken);
-  const agentEnv = agentEnvironment(dirs, options.env);
+  const agentVersion = options.agentVersion ?? AGENT_VERSION;
+  const variables = createJobVariables(dirs, options.variables ?? {}, masker, systemToken, agentVersion);
+  // $AGENT_RUNNER_NODE24 of the runner's own process: an agent with Node 24 that runs Node24 handlers with it.
+  const runnerNode24 = options.node24Path === undefined ? process.env['AGENT_RUNNER_NODE24'] || undefined : undefined;
+  const node24Path = options.node24Path ?? runnerNode24;
+  const agentEnv = agentEnvironment(dirs, { ...(runnerNode24 ? { AGENT_USE_NODE24_WITH_HANDLER_DATA: 'true' } : {}), ...options.env });
   const echo = options.echo === true ? process.stdout : options.echo === false ? undefined : options.echo;
   return {
     dirs,
@@ -60,6 +64,8 @@ async function createJobContext(options: JobOptions): Promise<JobContext> {
     connection: { url: variables.get('System.TeamFoundationCollectionUri') ?? '', accessToken: systemToken },
     sink: { masker, jobLines: [], ...(echo ? { echo } : {}), debug: () => variables.get('System.Debug')?.toLowerCase() === 'true' },
     nodePath: options.nodePath ?? process.execPath,
+    ...(node24Path === undefined ? {} : { node24Path }),
+    environmentOrder: versionAtLeast(agentVersion, VARIABLES_FIRST_SINCE) ? 'variables-first' : 'inputs-first',
     ...(options.stepTimeoutMs === undefined ? {} : { stepTimeoutMs: options.stepTimeoutMs }),
     measureRss: Boolean(options.measureRss),
     orphans: [],

@@ -4,7 +4,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import type { AgentDirs } from './agent-root';
 import { processLine, type CommandContext, type CommandJob } from './commands';
-import type { SystemConnection } from './environment';
+import type { EnvironmentOrder, SystemConnection } from './environment';
 import { mergeResults, toResultName, type AgentResult } from './results';
 import { StepLog, type LogSink } from './step-log';
 import { runProcess, type ProcessOutcome } from './step-process';
@@ -18,7 +18,12 @@ export interface JobContext extends CommandJob {
   readonly agentEnv: Readonly<Record<string, string>>;
   readonly connection: SystemConnection;
   readonly sink: LogSink;
+  /** The agent's node20_1 binary. */
   readonly nodePath: string;
+  /** The agent's node24 binary, when it has one. */
+  readonly node24Path?: string;
+  /** Where variables go in a task's environment (environment.ts), from the claimed agent version. */
+  readonly environmentOrder: EnvironmentOrder;
   readonly stepTimeoutMs?: number;
   readonly measureRss: boolean;
   readonly orphans: ChildProcess[];

@@ -66,6 +66,7 @@ function scriptEnvironment(job: JobContext, instance: StepInstance, cwd: string,
     connection: job.connection,
     taskVariables: instance.taskVariables,
     prependPath: job.prependPath,
+    order: job.environmentOrder,
   });
   return toScriptEnvironment(taskEnv);
 }

@@ -96,8 +96,8 @@ function readOutputVariables(raw: unknown): string[] {
 export type HandlerChoice = { ok: true; handler: string; data: HandlerData } | { ok: false; message: string };
 
 // TaskRunner.GetHandlerData sorts by priority and the lowest wins: Node24 (101) before
-// Node20_1 (102). Without knob UseNode24withHandlerData the agent still runs that entry's target
-// with its node20_1 binary (NodeHandler.GetNodeLocationLegacy) — the runner's nodePath.
+// Node20_1 (102) (TaskManager.cs lines 901-907 at v4.266.2). Without knob UseNode24withHandlerData the agent
+// still runs that entry's target with its node20_1 binary (task-step.ts nodeFor) — the runner's nodePath.
 const SUPPORTED = ['Node24', 'Node20_1'] as const;
 const KNOWN = ['Node16', 'Node10', 'Node', 'PowerShell3', 'PowerShell', 'Process', 'AgentPlugin'];
 

@@ -45,20 +45,46 @@ export async function prepareTaskLaunch(job: JobContext, instance: StepInstance,
     connection: job.connection,
     taskVariables: instance.taskVariables,
     prependPath: job.prependPath,
+    order: job.environmentOrder,
   });
-  log.debug(`Using node path: ${job.nodePath}`);
+  const node = nodeFor(job, choice.handler);
+  if (!node.ok) return node.message;
+  log.debug(`Using node path: ${node.path}`);
   const rssFile = job.measureRss ? path.join(os.tmpdir(), `agent-runner-rss-${randomUUID()}`) : undefined;
   if (rssFile !== undefined) env[RSS_FILE_ENV] = rssFile;
   return {
-    file: job.nodePath,
+    file: node.path,
     args: rssFile === undefined ? [target] : ['--require', RSS_PROBE, target],
     cwd,
     env,
     ...(rssFile === undefined ? {} : { rssFile }),
     outputVariables: new Set(definition.outputVariables.map((name) => name.toLowerCase())),
     restrictions: [definition.restrictions, step.restrictions].filter((r) => r !== undefined),
-    finish: failOnExitCode(job.nodePath, target),
+    finish: failOnExitCode(node.path, target),
   };
+}
+
+// KnobValue.AsBoolean → StringUtil.ConvertToBoolean: '1', 'true', '$true' (any case); anything else is false.
+const isOn = (value: string | undefined): boolean => ['1', 'true', '$true'].includes(value?.toLowerCase() ?? '');
+
+/**
+ * The Node binary agent 4.266.2 runs a Node handler with (NodeHandler.cs GetNodeLocation, lines 367-425 at
+ * v4.266.2; 5.277.0 keeps this as GetNodeLocationLegacy): node20_1 by default, also for a Node24 entry; node24 for a
+ * Node24 entry when knob UseNode24withHandlerData is on, and for every Node task when UseNode24 is on (UseNode20_1
+ * forces node20_1 back when UseNode24 is off). Each knob is a pipeline variable (RuntimeKnobSource), then the agent's
+ * environment (EnvironmentKnobSource): AGENT_USE_NODE24_WITH_HANDLER_DATA, AGENT_USE_NODE24, AGENT_USE_NODE20_1
+ * (Agent.Sdk/Knob/AgentKnobs.cs); their pipeline feature flags are not modelled. The glibc fallback to
+ * node20_1 is not modelled either. A missing binary fails the step with the agent's MissingNodePath message.
+ */
+export function nodeFor(job: Pick<JobContext, 'knob' | 'nodePath' | 'node24Path' | 'dirs'>, handler: string): { ok: true; path: string } | { ok: false; message: string } {
+  let folder: 'node20_1' | 'node24' = handler === 'Node24' && isOn(job.knob('AGENT_USE_NODE24_WITH_HANDLER_DATA')) ? 'node24' : 'node20_1';
+  if (isOn(job.knob('AGENT_USE_NODE24'))) folder = 'node24';
+  else if (isOn(job.knob('AGENT_USE_NODE20_1'))) folder = 'node20_1';
+  const found = folder === 'node24' ? job.node24Path : job.nodePath;
+  if (found !== undefined) return { ok: true, path: found };
+  // agent strings.json MissingNodePath, with the path GetNodeFolderPath builds: externals/<folder>/bin/node.
+  const expected = path.join(job.dirs.agentRoot, 'externals', folder, 'bin', process.platform === 'win32' ? 'node.exe' : 'node');
+  return { ok: false, message: `This step requires a node version that does not exist in the agent filesystem. Path: ${expected}` };
 }
 
 // NodeHandler requires exit code 0; ProcessInvoker reports others (a signal as 128 + its number).

@@ -46,8 +46,21 @@ export interface JobOptions {
   env?: Record<string, string>;
   /** Default: a new temp directory. */
   agentRoot?: string;
-  /** The agent's node20_1 binary. Default: process.execPath. */
+  /** The agent's node20_1 binary (externals/node20_1/bin/node). Default: process.execPath. */
   nodePath?: string;
+  /**
+   * The agent's node24 binary (externals/node24/bin/node). Default: $AGENT_RUNNER_NODE24 of the runner's own
+   * process, which also turns on AGENT_USE_NODE24_WITH_HANDLER_DATA in the agent's environment (how `npm test`
+   * runs the end-to-end suite on Node 24). Used when the knobs pick Node 24, as agent 4.266.2 does
+   * (task-step.ts nodeFor); none given then fails such a step as the agent does (MissingNodePath).
+   */
+  node24Path?: string;
+  /**
+   * The agent version the runner claims (Agent.Version). It decides the order of the task environment:
+   * before 5.277.0 inputs < endpoints < variables, so a variable whose environment name equals an INPUT_ or
+   * ENDPOINT_ name wins; from 5.277.0 variables < inputs < endpoints (environment.ts). Default '4.266.2'.
+   */
+  agentVersion?: string;
   /** Fail a step that runs longer than this (the task's timeoutInMinutes). */
   stepTimeoutMs?: number;
   /** Stream the masked log while the job runs (true: process.stdout). */

@@ -380,13 +380,103 @@ describe('agent-like runner', function () {
         '##vso[task.setvariable variable=locked]second',
       ),
     });
-    const result = await runJob({ steps: [{ task }] });
+    const result = await runJob({ steps: [{ task }], variables: { 'agent.readOnlyVariables': 'true' } });
     const main = step(result, 'Refused');
     assert.equal(main.result, 'Failed');
     assert.equal(result.variables.has('multi'), false);
     assert.equal(result.variables.get('locked')?.value, 'first');
     assert.ok(main.errors.includes('Secrets cannot contain multiple lines'));
     assert.ok(main.errors.some((error) => error.startsWith("Overwriting readonly variable 'locked' is not permitted.")));
+  });
+
+  it('like agent 4.266.2, only warns about a read-only overwrite when the server sends no agent.readOnlyVariables', async () => {
+    const task = await makeTask({
+      name: 'Overwrite',
+      main: printing(
+        '##vso[task.setvariable variable=locked;isreadonly=true]first',
+        '##vso[task.setvariable variable=locked]second',
+        '##vso[task.setvariable variable=Agent.TempDirectory]/elsewhere',
+      ),
+    });
+    // The agent reads the flag from the job's variables only, not from its own environment.
+    const result = await runJob({ steps: [{ task }], env: { 'agent.readOnlyVariables': 'true', AGENT_READONLYVARIABLES: 'true' } });
+    const main = step(result, 'Overwrite');
+    assert.equal(main.result, 'Succeeded', main.log.join('\n'));
+    assert.equal(result.variables.get('locked')?.value, 'second');
+    assert.equal(result.variables.get('Agent.TempDirectory')?.value, '/elsewhere');
+    assert.equal(result.variables.has('agent.readOnlyVariables'), false);
+    assert.deepEqual(main.warnings, [
+      "Overwriting readonly variable 'locked'. This behavior will be disabled in the future. See https://github.com/microsoft/azure-pipelines-yaml/blob/master/design/readonly-variables.md for details.",
+      "Overwriting readonly variable 'Agent.TempDirectory'. This behavior will be disabled in the future. See https://github.com/microsoft/azure-pipelines-yaml/blob/master/design/readonly-variables.md for details.",
+    ]);
+  });
+
+  it('orders the task environment like the claimed agent: variables override INPUT_/ENDPOINT_ names before 5.277.0, not since', async () => {
+    const task = await makeTask({
+      name: 'Shadowed',
+      extra: { inputs: [{ name: 'command', type: 'string', label: 'command', defaultValue: 'readFile' }, { name: 'unset', type: 'string', label: 'unset' }] },
+      main: 'for (const k of ["INPUT_COMMAND", "INPUT_UNSET", "ENDPOINT_URL_SYSTEMVSSCONNECTION", "VSTS_TASKVARIABLE_STATE", "AGENT_VERSION"]) console.log(k + "=" + process.env[k]);',
+    });
+    const variables = {
+      'input.command': 'push', INPUT_UNSET: 'from-a-variable', 'endpoint.url.SystemVssConnection': 'https://evil.example/', 'VSTS_TASKVARIABLE_STATE': 'forged',
+    };
+    const old = step(await runJob({ steps: [{ task }], variables }), 'Shadowed');
+    assert.deepEqual(old.log.filter((l) => l.includes('=') && !l.startsWith('=')), [
+      'INPUT_COMMAND=push', 'INPUT_UNSET=from-a-variable', 'ENDPOINT_URL_SYSTEMVSSCONNECTION=https://evil.example/', 'VSTS_TASKVARIABLE_STATE=forged', 'AGENT_VERSION=4.266.2',
+    ]);
+    const current = step(await runJob({ steps: [{ task }], variables, agentVersion: '5.277.0' }), 'Shadowed');
+    assert.deepEqual(current.log.filter((l) => l.includes('=') && !l.startsWith('=')), [
+      'INPUT_COMMAND=readFile', 'INPUT_UNSET=', 'ENDPOINT_URL_SYSTEMVSSCONNECTION=https://dev.azure.com/contoso/',
+      // A task variable the task never set is still the variable's, on every version.
+      'VSTS_TASKVARIABLE_STATE=forged', 'AGENT_VERSION=5.277.0',
+    ]);
+  });
+
+  describe('Node 24 (NodeHandler.GetNodeLocation at 4.266.2)', () => {
+    const whichNode = 'console.log("node=" + (process.env.FAKE_NODE || "20"));';
+    let node24: string;
+    before(async () => {
+      node24 = path.join(root, 'node24');
+      await writeFile(node24, `#!/bin/sh\nFAKE_NODE=24 exec ${JSON.stringify(process.execPath)} "$@"\n`, { mode: 0o755 });
+    });
+    const ran = (result: JobResult, name: string): string | undefined => step(result, name).log.find((l) => l.startsWith('node='));
+
+    it('runs a Node24 entry with node20_1 unless AGENT_USE_NODE24_WITH_HANDLER_DATA is on (variable or agent environment)', async () => {
+      const task = await makeTask({ name: 'Both', main: whichNode });
+      assert.equal(ran(await runJob({ steps: [{ task }], node24Path: node24 }), 'Both'), 'node=20');
+      assert.equal(ran(await runJob({ steps: [{ task }], node24Path: node24, variables: { AGENT_USE_NODE24_WITH_HANDLER_DATA: 'true' } }), 'Both'), 'node=24');
+      assert.equal(ran(await runJob({ steps: [{ task }], node24Path: node24, env: { AGENT_USE_NODE24_WITH_HANDLER_DATA: '1' } }), 'Both'), 'node=24');
+      const only20 = await makeTask({ name: 'Only20', main: whichNode });
+      const json = JSON.parse(await readFile(path.join(only20, 'task.json'), 'utf8')) as Record<string, unknown>;
+      json['execution'] = { Node20_1: { target: 'main.js' } };
+      await writeFile(path.join(only20, 'task.json'), JSON.stringify(json));
+      assert.equal(ran(await runJob({ steps: [{ task: only20 }], node24Path: node24, env: { AGENT_USE_NODE24_WITH_HANDLER_DATA: 'true' } }), 'Only20'), 'node=20');
+      // AGENT_USE_NODE24 moves every Node task to node24.
+      assert.equal(ran(await runJob({ steps: [{ task: only20 }], node24Path: node24, env: { AGENT_USE_NODE24: 'true' } }), 'Only20'), 'node=24');
+    });
+
+    it('fails the step as the agent does when the chosen Node is missing', async () => {
+      const task = await makeTask({ name: 'NoNode24', main: whichNode });
+      const result = await runJob({ steps: [{ task }], env: { AGENT_USE_NODE24: 'true' } });
+      assert.equal(step(result, 'NoNode24').result, 'Failed');
+      assert.deepEqual(step(result, 'NoNode24').errors, [
+        `This step requires a node version that does not exist in the agent filesystem. Path: ${path.join(result.dirs.agentRoot, 'externals', 'node24', 'bin', 'node')}`,
+      ]);
+    });
+
+    it('takes the agent\'s Node 24 from $AGENT_RUNNER_NODE24, with AGENT_USE_NODE24_WITH_HANDLER_DATA on', async () => {
+      const task = await makeTask({ name: 'FromEnv', main: whichNode });
+      process.env['AGENT_RUNNER_NODE24'] = node24;
+      try {
+        const result = await runJob({ steps: [{ task }] });
+        assert.equal(ran(result, 'FromEnv'), 'node=24');
+        assert.equal(step(result, 'FromEnv').env['AGENT_USE_NODE24_WITH_HANDLER_DATA'], 'true');
+        const off = await runJob({ steps: [{ task }], env: { AGENT_USE_NODE24_WITH_HANDLER_DATA: 'false' } });
+        assert.equal(ran(off, 'FromEnv'), 'node=20');
+      } finally {
+        delete process.env['AGENT_RUNNER_NODE24'];
+      }
+    });
   });
 
   it('fails a step whose task has no Node20_1/Node24 handler, with a clear message', async () => {
