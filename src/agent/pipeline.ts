@@ -3,6 +3,8 @@
  * SECRET_* and VSTS_TASKVARIABLE_* out of process.env into its vault when first imported, and installs
  * process-wide handlers, so nothing else may import it (the credential helper must not).
  */
+// First: it reads VSTS_PUBLIC_VARIABLES, which task-lib removes from the environment when it loads.
+import { environmentName, variableNamed } from './public-variables';
 import * as tl from 'azure-pipelines-task-lib/task';
 import { TROUBLESHOOTING_URL, TaskError, printable } from '../core/errors';
 import { tmpdir } from 'node:os';
@@ -33,20 +35,48 @@ export interface Pipeline extends Log {
 
 const line = neutralize;
 
+const RENAME = 'Rename or remove that pipeline variable: a variable may not use the environment name of an input, a task variable or a secret.';
+
 export function agentPipeline(): Pipeline {
-  return {
-    input: (name) => tl.getInput(name, false) || undefined,
-    variable: (name) => tl.getVariable(name) || undefined,
+  const p: Pipeline = {
+    // On agents before 5.277.0 the variable's value is what the task would read, on later ones the input's.
+    // Failing on every version keeps a pipeline's behaviour the same when its agents are upgraded.
+    input: (name) => {
+      const env = `INPUT_${environmentName(name)}`;
+      const shadow = variableNamed(env);
+      if (shadow !== undefined) {
+        throw new TaskError(`Pipeline variable '${printable(shadow)}' has the environment name of input '${name}' (${env}): agents before 5.277 let it replace the input.`, RENAME);
+      }
+      return tl.getInput(name, false) || undefined;
+    },
+    // Task-lib reads a variable the job does not define from SECRET_<NAME>, whoever set that.
+    variable: (name) => {
+      const env = `SECRET_${environmentName(name)}`;
+      const shadow = variableNamed(env);
+      if (shadow !== undefined) {
+        throw new TaskError(`Pipeline variable '${printable(shadow)}' has the environment name of the secret form of variable '${name}' (${env}): the task would read it as that variable.`, RENAME);
+      }
+      return tl.getVariable(name) || undefined;
+    },
     setSecret: (value) => tl.setSecret(value),
     setVariable: (name, value, options = {}) => tl.setVariable(name, value, options.secret ?? false, options.isOutput ?? false),
     saveState: (key, value) => tl.setTaskVariable(key, value, false),
-    loadState: (key) => tl.getTaskVariable(key) || undefined,
+    // A post-job step runs even when its main step did not (agent JobExtension.cs adds it at job start with
+    // always()), and then a variable named like the task variable is all it finds. The value is used all the same,
+    // because when the main step did set it, it is the main step's (task variables come last in both orders);
+    // what the post-job steps do with it is checked (removeSession, removePersistedCredentials).
+    loadState: (key) => {
+      const variable = variableNamed(`VSTS_TASKVARIABLE_${environmentName(key)}`);
+      if (variable !== undefined) p.warn(`Pipeline variable '${variable}' has the environment name of this task's state ${key}; if the main step did not run, its value is checked before it is used. Rename or remove that variable.`);
+      return tl.getTaskVariable(key) || undefined;
+    },
     info: (message) => console.log(line(message)),
     warn: (message) => tl.warning(line(message)),
     debug: (message) => tl.debug(line(message)),
     error: (message) => tl.error(line(message)),
     uploadSummary: (path) => tl.uploadSummary(path),
   };
+  return p;
 }
 
 /** The one message a failure is reported with (setResult turns it into the step's error). */
