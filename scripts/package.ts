@@ -9,8 +9,9 @@
  * that one; never publish it.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { EMULATOR_ROOT } from './build';
 
 const SHIPPED = new Set(['task.json', 'icon.png', 'icon.svg', 'main.js', 'post.js', 'credential-helper.js', 'azure-identity.js']);
@@ -44,8 +45,12 @@ export function emulatorIdentity(manifest: Pick<Manifest, 'id' | 'name'>): { id:
   return { id: `${manifest.id}-emulator-test`, name: `${manifest.name} (emulator test build: never publish)` };
 }
 
-/** Copies everything the manifest packs, except the task bundles, next to the emulator bundles in EMULATOR_ROOT. */
-function stageEmulatorFlavour(manifest: Manifest): void {
+/**
+ * A fresh folder holding everything the manifest packs, with the emulator bundles from EMULATOR_ROOT in the task
+ * folders (a folder of its own, so that two packagings at once cannot see each other's half-copied files).
+ */
+function stageEmulatorFlavour(manifest: Manifest): string {
+  const stage = mkdtempSync(join(tmpdir(), 'mi-emulator-vsix-'));
   const paths = [
     'vss-extension.json',
     ...manifest.files.map((f) => f.path),
@@ -53,15 +58,17 @@ function stageEmulatorFlavour(manifest: Manifest): void {
     ...Object.values(manifest.content ?? {}).map((c) => c.path),
   ];
   for (const path of paths) {
+    mkdirSync(join(stage, dirname(path)), { recursive: true });
     if (path.startsWith('tasks/')) {
       const built = join(EMULATOR_ROOT, path);
       if (!existsSync(join(built, 'main.js'))) throw new Error(`${built}/main.js is missing: run npm run build first.`);
-      for (const file of readdirSync(path).filter((f) => !f.endsWith('.js'))) cpSync(join(path, file), join(built, file));
+      cpSync(path, join(stage, path), { recursive: true, filter: (source) => !source.endsWith('.js') });
+      for (const file of readdirSync(built).filter((f) => f.endsWith('.js'))) cpSync(join(built, file), join(stage, path, file));
     } else {
-      mkdirSync(join(EMULATOR_ROOT, dirname(path)), { recursive: true });
-      cpSync(path, join(EMULATOR_ROOT, path), { recursive: true });
+      cpSync(path, join(stage, path), { recursive: true });
     }
   }
+  return stage;
 }
 
 function tfxCreate(root: string, publisher: string, output: string, extra: readonly string[] = []): void {
@@ -79,10 +86,14 @@ function main(): void {
   if (outDir === 'dist') rmSync('dist', { recursive: true, force: true });
   mkdirSync(join(outDir, 'test'), { recursive: true });
   tfxCreate('.', publisher, join(outDir, `${publisher}.${manifest.id}-${manifest.version}.vsix`));
-  stageEmulatorFlavour(manifest);
-  const emulator = emulatorIdentity(manifest);
-  tfxCreate(EMULATOR_ROOT, publisher, join(outDir, 'test', `${publisher}.${emulator.id}-${manifest.version}.vsix`),
-    ['--extension-id', emulator.id, '--override', JSON.stringify({ name: emulator.name })]);
+  const stage = stageEmulatorFlavour(manifest);
+  try {
+    const emulator = emulatorIdentity(manifest);
+    tfxCreate(stage, publisher, resolve(outDir, 'test', `${publisher}.${emulator.id}-${manifest.version}.vsix`),
+      ['--extension-id', emulator.id, '--override', JSON.stringify({ name: emulator.name })]);
+  } finally {
+    rmSync(stage, { recursive: true, force: true });
+  }
 }
 
 if (require.main === module) main();

@@ -59,6 +59,7 @@ describe('security: two jobs on one machine, same user, at the same time', funct
           agentRoot: roots[me],
           env: { ...observers[me].env, HOME: home },
           ...(observers[me].nodePath ? { nodePath: observers[me].nodePath } : {}),
+          ...(observers[me].node24Path ? { node24Path: observers[me].node24Path } : {}),
           keepTempDirectory: true,
         });
         const results = { a: undefined as unknown as JobResult, b: undefined as unknown as JobResult };

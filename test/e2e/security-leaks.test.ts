@@ -65,6 +65,7 @@ describe('security: no token leaks, in any scenario of either task', function ()
         variables: s.variables ?? DEBUG,
         env: observer.env,
         ...(observer.nodePath ? { nodePath: observer.nodePath } : {}),
+        ...(observer.node24Path ? { node24Path: observer.node24Path } : {}),
         keepTempDirectory: true,
       });
       const tokens = h.emu.tokens.issued.slice(issued).map((t) => t.token);

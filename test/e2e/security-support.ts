@@ -26,6 +26,8 @@ export interface Observer {
   readonly env: Record<string, string>;
   /** The runner's nodePath: node under strace when available (not for cancelled jobs: strace holds signals). */
   readonly nodePath?: string;
+  /** The runner's node24Path, likewise, when the runner has a Node 24 ($AGENT_RUNNER_NODE24: the Node 24 suite). */
+  readonly node24Path?: string;
   /** TMPDIR of the job's processes (scanned for leftovers). */
   readonly tmp: string;
   /** True when the execve trace covers every process, the credential helper included. */
@@ -66,6 +68,7 @@ export function observe(exec = true): Observer {
   chmodSync(join(bin, 'git'), 0o755);
   const tracesExec = exec && STRACE !== undefined;
   let nodePath: string | undefined;
+  let node24Path: string | undefined;
   if (tracesExec) {
     const strace = (name: string, target: string): string =>
       `#!/bin/sh\nexec "${STRACE}" -f -qq --seccomp-bpf -e trace=execve -s 1000000 -o "${logs}/${name}-$$.strace" -- "${target}" "$@"\n`;
@@ -74,6 +77,12 @@ export function observe(exec = true): Observer {
     writeFileSync(join(bin, 'bash'), strace('bash', which('bash')!));
     chmodSync(nodePath, 0o755);
     chmodSync(join(bin, 'bash'), 0o755);
+    const node24 = process.env['AGENT_RUNNER_NODE24'];
+    if (node24) {
+      node24Path = join(bin, 'node24-traced');
+      writeFileSync(node24Path, strace('node', node24));
+      chmodSync(node24Path, 0o755);
+    }
   }
   const read = (file: string): string => (existsSync(file) ? readFileSync(file, 'latin1') : '');
   const straces = (): Array<{ name: string; text: string }> =>
@@ -81,6 +90,7 @@ export function observe(exec = true): Observer {
   return {
     env: { PATH: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}`, TMPDIR: tmp },
     ...(nodePath ? { nodePath } : {}),
+    ...(node24Path ? { node24Path } : {}),
     tmp,
     tracesExec,
     gitCalls: () => read(argvLog).split('\n').filter(Boolean).map((l) => JSON.parse(l) as string[]),
