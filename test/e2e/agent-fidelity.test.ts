@@ -48,14 +48,16 @@ describe('agent fidelity: post-job steps without their main step, and variables 
     });
 
     it('after a main step that failed before saving anything: both post-job steps succeed quietly', async () => {
-      const result = await h.run([
-        { task: auth, inputs: { organizations: 'not an organization!' } },
-        { task: repo, inputs: { command: 'checkout', repository: 'app', persistCredentials: 'true', fetchDepth: '-1' } },
-      ]);
-      assert.equal(result.result, 'Failed');
-      const posts = result.steps.filter((s) => s.phase === 'post');
-      assert.deepEqual(posts.map((s) => `${s.displayName}:${s.result}`), ['Post-job: ManagedIdentityRepository:Succeeded', 'Post-job: ManagedIdentityAuthenticate:Succeeded']);
-      for (const post of posts) assert.deepEqual([...post.warnings, ...post.errors], [], post.log.join('\n'));
+      const failingAuth = { task: auth, inputs: { organizations: 'not an organization!' } };
+      const failingRepo = { task: repo, inputs: { command: 'checkout', repository: 'app', persistCredentials: 'true', fetchDepth: '-1' } };
+      for (const steps of [[failingAuth, failingRepo], [failingRepo, failingAuth]]) {
+        const result = await h.run(steps);
+        assert.equal(result.result, 'Failed');
+        assert.deepEqual(result.steps.filter((s) => s.phase === 'main').map((s) => s.result), ['Failed', 'Skipped']);
+        const posts = result.steps.filter((s) => s.phase === 'post');
+        assert.deepEqual(posts.map((s) => s.result), ['Succeeded', 'Succeeded']);
+        for (const post of posts) assert.deepEqual([...post.warnings, ...post.errors], [], post.log.join('\n'));
+      }
     });
 
     it('after a skipped main step, state forged through pipeline variables touches nothing outside the job', async () => {

@@ -323,11 +323,12 @@ describe('Azure DevOps emulator: Git REST with the real azure-devops-node-api an
   });
 
   describe('projects paging, bulk organizations and repository records', () => {
-    it('builds 50 × 20 REST-only repositories quickly', () => {
-      const started = performance.now();
+    it('builds 50 × 20 REST-only repositories, none on disk', () => {
+      // No timed assertion: two suites share the machine under npm test (its speed is the benchmark's business).
       const org = addBulkOrganization(emu.world, { name: 'bulk', projects: 50, reposPerProject: 20 });
-      assert.ok(performance.now() - started < 100, `took ${performance.now() - started} ms`);
-      assert.equal(org.projects.flatMap((p) => p.repos).length, 1000);
+      const repos = org.projects.flatMap((p) => p.repos);
+      assert.equal(repos.length, 1000);
+      assert.ok(repos.every((r) => r.restOnly && r.bareDir === ''), 'REST-only records: no git repository was written');
     });
 
     it('pages projects with x-ms-continuationtoken through core.rest.get, one request per page', async () => {

@@ -455,9 +455,22 @@ describe('agent-like runner', function () {
       assert.equal(ran(await runJob({ steps: [{ task: only20 }], node24Path: node24, env: { AGENT_USE_NODE24: 'true' } }), 'Only20'), 'node=24');
     });
 
+    /** Runs `work` with $AGENT_RUNNER_NODE24 set to `value` (or unset), restoring it after: npm test's Node 24 suite sets it. */
+    async function withRunnerNode24<T>(value: string | undefined, work: () => Promise<T>): Promise<T> {
+      const previous = process.env['AGENT_RUNNER_NODE24'];
+      if (value === undefined) delete process.env['AGENT_RUNNER_NODE24'];
+      else process.env['AGENT_RUNNER_NODE24'] = value;
+      try {
+        return await work();
+      } finally {
+        if (previous === undefined) delete process.env['AGENT_RUNNER_NODE24'];
+        else process.env['AGENT_RUNNER_NODE24'] = previous;
+      }
+    }
+
     it('fails the step as the agent does when the chosen Node is missing', async () => {
       const task = await makeTask({ name: 'NoNode24', main: whichNode });
-      const result = await runJob({ steps: [{ task }], env: { AGENT_USE_NODE24: 'true' } });
+      const result = await withRunnerNode24(undefined, () => runJob({ steps: [{ task }], env: { AGENT_USE_NODE24: 'true' } }));
       assert.equal(step(result, 'NoNode24').result, 'Failed');
       assert.deepEqual(step(result, 'NoNode24').errors, [
         `This step requires a node version that does not exist in the agent filesystem. Path: ${path.join(result.dirs.agentRoot, 'externals', 'node24', 'bin', 'node')}`,
@@ -466,16 +479,13 @@ describe('agent-like runner', function () {
 
     it('takes the agent\'s Node 24 from $AGENT_RUNNER_NODE24, with AGENT_USE_NODE24_WITH_HANDLER_DATA on', async () => {
       const task = await makeTask({ name: 'FromEnv', main: whichNode });
-      process.env['AGENT_RUNNER_NODE24'] = node24;
-      try {
+      await withRunnerNode24(node24, async () => {
         const result = await runJob({ steps: [{ task }] });
         assert.equal(ran(result, 'FromEnv'), 'node=24');
         assert.equal(step(result, 'FromEnv').env['AGENT_USE_NODE24_WITH_HANDLER_DATA'], 'true');
         const off = await runJob({ steps: [{ task }], env: { AGENT_USE_NODE24_WITH_HANDLER_DATA: 'false' } });
         assert.equal(ran(off, 'FromEnv'), 'node=20');
-      } finally {
-        delete process.env['AGENT_RUNNER_NODE24'];
-      }
+      });
     });
   });
 
