@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -28,6 +28,18 @@ describe('agent fidelity: post-job steps without their main step, and variables 
     [h, auth, repo] = await Promise.all([harness(), taskDir('ManagedIdentityAuthenticate'), taskDir('ManagedIdentityRepository')]);
   });
   after(() => h?.stop());
+
+  it('runs the tasks on the Node the agent picks: Node 24 for their Node24 handler in npm test\'s Node 24 suite, else node20_1', async () => {
+    const node24 = process.env['AGENT_RUNNER_NODE24'] || undefined;
+    const result = await h.run([{ task: auth, inputs: { organizations: 'contoso' } }], { variables: { 'System.Debug': 'true' } });
+    assert.equal(result.result, 'Succeeded', result.log);
+    const expected = node24 ?? process.execPath;
+    assert.equal(result.steps[0]!.argv[0], expected);
+    assert.ok(result.steps[0]!.log.includes(`##[debug]Using node path: ${expected}`));
+    // The helper command the task wrote names its own process.execPath: the binary it really ran on.
+    const helper = [...result.variables].find(([name, v]) => /^GIT_CONFIG_VALUE_\d+$/.test(name) && v.value.startsWith('!'))?.[1].value;
+    assert.ok(helper?.startsWith(`!'${realpathSync(expected)}' `), helper);
+  });
 
   describe('post-job steps with no task variables from their main step', () => {
     it('after a skipped main step (an earlier step failed): both post-job steps succeed quietly', async () => {
