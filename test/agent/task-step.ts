@@ -68,7 +68,7 @@ export async function prepareTaskLaunch(job: JobContext, instance: StepInstance,
 const isOn = (value: string | undefined): boolean => ['1', 'true', '$true'].includes(value?.toLowerCase() ?? '');
 
 /**
- * The Node binary agent 4.266.2 runs a Node handler with (NodeHandler.cs GetNodeLocation, lines 367-425 at
+ * The Node binary agent 4.266.2 runs a Node handler with (NodeHandler.cs GetNodeLocation, lines 365-425 at
  * v4.266.2; 5.277.0 keeps this as GetNodeLocationLegacy): node20_1 by default, also for a Node24 entry; node24 for a
  * Node24 entry when knob UseNode24withHandlerData is on, and for every Node task when UseNode24 is on (UseNode20_1
  * forces node20_1 back when UseNode24 is off). Each knob is a pipeline variable (RuntimeKnobSource), then the agent's

@@ -361,7 +361,8 @@ describe('agent-like runner', function () {
     });
     const result = await runJob({
       steps: [{ task: stubborn }],
-      stepTimeoutMs: 800,
+      // Long enough for the task to install its handlers first on a busy machine (npm test runs two suites at once).
+      stepTimeoutMs: 4000,
       variables: { PROCESS_SIGINT_TIMEOUT: '150', PROCESS_SIGTERM_TIMEOUT: '150' },
     });
     const main = step(result, 'Stubborn');
