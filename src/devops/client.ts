@@ -55,7 +55,7 @@ export async function connectOrganization(org: Organization, token: string, poli
   });
 }
 
-/** Describes the identity in a token for messages: display name if known, else object id. */
+/** Describes the identity in a token for messages: its object id and tenant (a token carries no display name). */
 export function identityLabel(claims: TokenClaims): string {
   return `object id ${claims.oid ?? 'unknown'}, tenant ${claims.tid ?? 'unknown'}`;
 }

@@ -12,7 +12,7 @@ import { push, requireWorkTree } from '../../repository/push';
 import { readFile } from '../../repository/read-file';
 import { branchName } from '../../repository/refs';
 import { call, getRepository, gitApi, type Connection } from '../../devops/repos';
-import { cloneUrl, describeRepository, parseRepository, type RepositoryRef } from '../../devops/repository-ref';
+import { cloneUrl, describeRepository, parseRepository, withoutUserinfo, type RepositoryRef } from '../../devops/repository-ref';
 import { derivedForms } from '../../agent/secrets';
 import { createTag } from '../../repository/tag';
 import type { CheckoutSettings, ListSettings, PullRequestSettings, PushSettings, ReadFileSettings, RepositorySettings, TagSettings } from './settings';
@@ -87,7 +87,7 @@ export async function runReadFile(run: Run, s: ReadFileSettings): Promise<void> 
 function originUrl(origin: string): string {
   const ssh = /^(?:ssh:\/\/)?[^@/\s]+@(?:ssh\.dev\.azure\.com|vs-ssh\.visualstudio\.com)(?::22)?[:/]v3\/([^/]+)\/([^/]+)\/([^/]+?)\/?$/i.exec(origin);
   if (ssh) return `https://dev.azure.com/${ssh[1]}/${ssh[2]}/_git/${ssh[3]}`;
-  return origin.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/]*@/i, '$1');
+  return withoutUserinfo(origin);
 }
 
 /** `repository`, or else the Azure DevOps repository the `origin` remote of sourceDirectory names. */

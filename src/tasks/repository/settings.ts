@@ -10,7 +10,7 @@ import type { IdentitySelector } from '../../identity/managed-identity';
 import { booleanInput, homeOrganization, hostPolicy, identityInput, type InputSource } from '../../agent/inputs';
 import { parseOrganization, type HostPolicy, type Organization } from '../../devops/organizations';
 import { MERGE_STRATEGIES, type MergeStrategy } from '../../repository/pull-request';
-import { filterInput, isValidRef, refInput } from '../../repository/refs';
+import { COMMIT_SHA, branchName, filterInput, isValidRef, refInput } from '../../repository/refs';
 import { isValidName, parseRepository, type RepositoryRef } from '../../devops/repository-ref';
 import { pathInside } from '../../core/workspace';
 
@@ -61,7 +61,7 @@ function repositoryInput(ctx: Context, name = 'repository', command = ''): Repos
 
 function branchInput(source: InputSource, name: string): string | undefined {
   const value = refInput(name, source.input(name));
-  if (value !== undefined && (/^[0-9a-f]{40}$/i.test(value) || (value.startsWith('refs/') && !value.startsWith('refs/heads/')))) {
+  if (value !== undefined && (COMMIT_SHA.test(value) || (value.startsWith('refs/') && !value.startsWith('refs/heads/')))) {
     throw new InputError(name, value, 'must be a branch name such as main or refs/heads/main');
   }
   return value;
@@ -146,7 +146,7 @@ function push(ctx: Context): PushSettings {
     repository: repo === undefined ? undefined : repositoryInput(ctx, 'repository', 'push'),
     sourceDirectory: pathInside('sourceDirectory', ctx.source.input('sourceDirectory') ?? ctx.sourcesDirectory, ctx.workspace, 'the pipeline workspace', true),
     sourceRef,
-    targetBranch: (branchInput(ctx.source, 'targetBranch') ?? required(ctx.source, 'targetBranch', 'push')).replace(/^refs\/heads\//, ''),
+    targetBranch: branchName(branchInput(ctx.source, 'targetBranch') ?? required(ctx.source, 'targetBranch', 'push')),
     tags: booleanInput(ctx.source, 'tags', false),
     force: booleanInput(ctx.source, 'force', false),
   };
@@ -155,7 +155,7 @@ function push(ctx: Context): PushSettings {
 function tag(ctx: Context): TagSettings {
   const repository = repositoryInput(ctx, 'repository', 'tag');
   const tagName = required(ctx.source, 'tagName', 'tag');
-  if (!isValidRef(tagName) || tagName.startsWith('refs/') || /^[0-9a-f]{40}$/i.test(tagName)) {
+  if (!isValidRef(tagName) || tagName.startsWith('refs/') || COMMIT_SHA.test(tagName)) {
     throw new InputError('tagName', tagName, 'must be a tag name such as v1.2.3 (letters, digits, ".", "-", "_" and "/"; not starting with "-")');
   }
   return { command: 'tag', repository, tagName, ref: refInput('ref', ctx.source.input('ref')), message: ctx.source.input('message') };
