@@ -216,6 +216,7 @@ describe('security: hostile text cannot create or alter logging commands', funct
         '--upload-pack=touch /tmp/pwned', 'https://dev.azure.com.evil.test/contoso/Web/_git/app', 'https://evil.test/dev.azure.com/contoso/Web/_git/app',
         'https://u:p@dev.azure.com/contoso/Web/_git/app', 'https://evil@dev.azure.com/contoso/Web/_git/app', 'https://dev.azure.com/contoso/Web/_git/app?x=1',
         'https://dev.azure.com/contoso/Web/_git/app#x', 'file:///etc/passwd', 'contoso/Web/../app', 'contoso/Web/a@b',
+        'https://code.visualstudio.com/Web/_git/app', 'https://contoso.evil.visualstudio.com/Web/_git/app', 'https://x.y.dev.azure.com/contoso/Web/_git/app',
       ], { command: 'checkout' }],
       ['ref', ['--upload-pack=touch /tmp/pwned', 'refs/heads/../x', '@{-1}'], { command: 'checkout', repository: HOSTILE }],
       ['path', ['../outside', '/etc/evil'], { command: 'checkout', repository: HOSTILE }],
@@ -230,7 +231,7 @@ describe('security: hostile text cannot create or alter logging commands', funct
       ['targetBranch', ['--delete', 'main:refs/heads/x'], { command: 'push' }],
       ['tagName', ['--delete'], { command: 'tag', repository: HOSTILE }],
       ['sourceBranch', ['--force'], { command: 'pullRequest', repository: HOSTILE }],
-      ['organizations', ['https://dev.azure.com.evil.test/contoso', 'https://u@dev.azure.com/contoso', '--upload-pack=x'], {}],
+      ['organizations', ['https://dev.azure.com.evil.test/contoso', 'https://u@dev.azure.com/contoso', '--upload-pack=x', 'https://marketplace.visualstudio.com/', 'www'], {}],
       ['clientId', ['--x'], {}],
     ];
     const outcomes = new Map<string, JobResult>();

@@ -31,6 +31,8 @@ const RESOURCE = `/subscriptions/${GUID}/resourceGroups/rg/providers/Microsoft.M
 
 const FRAGMENTS = [
   'https://', 'http://', 'ssh://', 'file://', 'dev.azure.com', '.dev.azure.com', 'vssps.dev.azure.com', 'contoso', 'CONTOSO', '.visualstudio.com',
+  'pkgs.dev.azure.com', 'feeds.dev.azure.com', 'status.dev.azure.com', 'x.y.dev.azure.com', '.pkgs.visualstudio.com', '.feeds.visualstudio.com',
+  'code', 'marketplace', 'www', 'app.vssps', '_packaging', '_apis', 'dev.azure.com@evil.example', 'pkgs.dev.azure.com.evil.example',
   'evil.test', '.evil.test', 'dev.azure.com.evil.test', LOOPBACK, '127.0.0.1:9999', 'localhost:1', '[::1]:2', ':443', ':8443',
   '/', '//', '\\', '_git', '/_git/', 'DefaultCollection', 'Web', 'Shared Tools', 'Ünïcode', 'app', '..', '.', '%2e%2e', '%2F', '%0A', '%',
   '@', 'u:p@', ':', '#', '?', '?x=1', '&', '=', ';', ']', '[', ',', '+', '$', '{', '}', '*', '~', '^', '"', '|', '<',
@@ -201,20 +203,41 @@ describe('input parsers, for any string (fast-check)', function () {
       for (const host of policy?.loopbackHosts ?? []) assert.match(host, /^(127(\.\d{1,3}){3}|localhost|\[::1\]):\d{1,5}$/);
       return (policy?.loopbackHosts.length ?? 0) > 0;
     }, 2000, 0.005);
-    check('isTokenHost', fc.tuple(inputText, fc.constantFrom(AZURE_DEVOPS_ONLY, EMULATOR)), ([value, policy]) => {
+    // The hosts a token may reach, written out here from the sources organizations.ts cites, as a model to check the code against.
+    const services = ['advsec', 'almsearch', 'analytics', 'artifacts', 'auditservice', 'extmgmt', 'feeds', 'pkgs', 'vsaex', 'vsrm', 'vssps', 'vstmr'];
+    const legacyServices = ['feeds', 'pkgs', 'vsblob', 'vsrm', 'vssps', 'vstmr'];
+    const sites = ['app', 'aex', 'code', 'developercommunity', 'marketplace', 'my', 'status', 'www', 'vsaex', ...legacyServices];
+    const orgLabel = (label: string | undefined): boolean => label !== undefined && ORG_NAME.test(label) && !sites.includes(label.toLowerCase());
+    const allowed = (url: URL): boolean => {
+      const labels = url.hostname.split('.');
+      const devAzure = url.hostname === 'dev.azure.com' || (labels.length === 4 && url.hostname.endsWith('.dev.azure.com') && services.includes(labels[0]!));
+      if (devAzure) return url.pathname === '/' || orgLabel(decodeURIComponent(url.pathname.split('/')[1] ?? ''));
+      if (!url.hostname.endsWith('.visualstudio.com')) return false;
+      return (labels.length === 3 && orgLabel(labels[0])) || (labels.length === 4 && orgLabel(labels[0]) && legacyServices.includes(labels[1]!));
+    };
+    // URLs shaped like the service and feed hosts, with slots that may be anything.
+    const hostShaped = fc.tuple(fc.constantFrom(...services, ...legacyServices, ...sites, 'x', 'evil'), slot, slot, fc.integer({ min: 0, max: 5 })).map(([svc, o, rest, form]) => [
+      `https://${svc}.dev.azure.com/${o}/${rest}`, `https://${o}.${svc}.visualstudio.com/${rest}`, `https://${svc}.visualstudio.com/${rest}`,
+      `https://${svc}.${o}.dev.azure.com/${o}/`, `https://dev.azure.com/${o}/${rest}`, `http://${svc}.dev.azure.com/${o}/`,
+    ][form]!);
+    check('isTokenHost', fc.tuple(fc.oneof(inputText, hostShaped), fc.constantFrom(AZURE_DEVOPS_ONLY, EMULATOR)), ([value, policy]) => {
       let url: URL;
       try {
         url = new URL(value);
       } catch {
         return false;
       }
-      if (!isTokenHost(url, policy)) return false;
-      assert.ok(!url.username && !url.password, value);
-      const azure = url.protocol === 'https:' && isAzureDevOpsHostname(url.hostname) && url.port === '' &&
-        (url.hostname === 'dev.azure.com' || url.hostname.endsWith('.dev.azure.com') || /^[^.]+\.visualstudio\.com$/.test(url.hostname));
-      assert.ok(azure || policy.loopbackHosts.includes(url.host), `${url.href} may not receive the token`);
-      return true;
-    }, 3000);
+      const https = url.protocol === 'https:' && url.port === '' && !url.username && !url.password;
+      let expected = policy.loopbackHosts.includes(url.host) && !url.username && !url.password && (url.protocol === 'http:' || url.protocol === 'https:');
+      try {
+        expected ||= https && allowed(url);
+      } catch {
+        // A path segment that is not valid percent-encoding names no organization.
+      }
+      assert.equal(isTokenHost(url, policy), expected, `${url.href}: ${expected ? 'an Azure DevOps URL was refused' : 'may not receive the token'}`);
+      if (expected && !policy.loopbackHosts.includes(url.host)) assert.ok(isAzureDevOpsHostname(url.hostname), url.hostname);
+      return expected;
+    }, 4000);
   });
 
   describe('paths', () => {
