@@ -20,7 +20,7 @@ import { filterInput, isValidRef, refInput } from '../../src/repository/refs';
 import { cloneUrl, isValidName, parseRepository, type RepositoryRef } from '../../src/devops/repository-ref';
 import { readAuthenticateSettings } from '../../src/tasks/authenticate/settings';
 import { COMMANDS, readRepositorySettings } from '../../src/tasks/repository/settings';
-import { pathInside } from '../../src/core/workspace';
+import { pathInside, pathInsideOneOf } from '../../src/core/workspace';
 
 const LOOPBACK = '127.0.0.1:8080';
 const EMULATOR: HostPolicy = parseLoopbackHosts('ManagedIdentity.TestHosts', LOOPBACK);
@@ -243,13 +243,21 @@ describe('input parsers, for any string (fast-check)', function () {
   describe('paths', () => {
     let root: string;
     let workspace: string;
+    let agentTemp: string;
     let outside: string;
     before(() => {
       root = realpathSync(mkdtempSync(join(tmpdir(), 'mi-paths-')));
       workspace = join(root, 'ws');
+      agentTemp = join(root, '_temp');
       outside = join(root, 'outside');
       mkdirSync(join(workspace, 's', 'repo'), { recursive: true });
       mkdirSync(outside);
+      mkdirSync(agentTemp);
+      // The temp folder links out of itself and into the workspace, as a script of the job could make it.
+      symlinkSync(outside, join(agentTemp, 'link-out'));
+      symlinkSync(join(outside, 'missing'), join(agentTemp, 'dangling-out'));
+      symlinkSync(join(workspace, 's'), join(agentTemp, 'link-ws'));
+      symlinkSync(agentTemp, join(workspace, 's', 'link-temp'));
       symlinkSync(outside, join(workspace, 's', 'link-out'));
       symlinkSync(join(workspace, 's', 'repo'), join(workspace, 's', 'link-in'));
       symlinkSync(join(outside, 'missing'), join(workspace, 's', 'dangling-out'));
@@ -295,6 +303,22 @@ describe('input parsers, for any string (fast-check)', function () {
       }, 2000);
     });
 
+    it('pathInsideOneOf: a path whose every write lands inside the workspace or the agent temp folder, links followed, or one InputError', () => {
+      const segment = fc.constantFrom('..', '.', 's', 'repo', 'link-out', 'link-in', 'link-ws', 'link-temp', 'dangling-out', 'relative-dangling-out', 'loop-a', 'new', '_temp', '-x', '');
+      const value = fc.tuple(fc.constantFrom('', '/', '/etc/', 'ROOT/', 'TEMP/', 'OUTSIDE/', 'PARENT/'), fc.array(segment, { maxLength: 6 }))
+        .map(([start, segs]) => `${start}${segs.join('/')}`);
+      check('pathInsideOneOf', fc.tuple(value, fc.boolean()), ([raw, allowRoot]) => {
+        const v = raw.replace(/^ROOT\//, `${workspace}/`).replace(/^TEMP\//, `${agentTemp}/`).replace(/^OUTSIDE\//, `${outside}/`).replace(/^PARENT\//, `${root}/`);
+        const roots = [{ path: workspace, name: 'the pipeline workspace' }, { path: agentTemp, name: 'Agent.TempDirectory' }] as const;
+        const path = outcome(() => pathInsideOneOf('outputFile', v, roots, allowRoot), ['outputFile']);
+        if (path === undefined) return false;
+        const lands = landing(path);
+        const within = [workspace, agentTemp].map((base) => relative(base, lands)).filter((rel) => !rel.startsWith('..') && !isAbsolute(rel));
+        assert.ok(within.length > 0 && (allowRoot || within.some((rel) => rel !== '')), `${JSON.stringify(v)} -> ${path} lands at ${lands}, outside both roots`);
+        return true;
+      }, 2000, 0.1);
+    });
+
     it('readRepositorySettings: settings every later step can trust, or one InputError naming the input', () => {
       const names = ['repository', 'ref', 'path', 'fetchDepth', 'fetchFilter', 'fetchTags', 'submodules', 'lfs', 'clean', 'sparseCheckoutDirectories',
         'persistCredentials', 'organization', 'project', 'outputFile', 'filePath', 'destination', 'sourceDirectory', 'sourceRef', 'targetBranch',
@@ -302,13 +326,13 @@ describe('input parsers, for any string (fast-check)', function () {
         'deleteSourceBranch', 'clientId', 'objectId', 'resourceId'];
       const inputs = fc.dictionary(fc.constantFrom(...names), fc.oneof(inputText, fc.constantFrom('true', 'false', 'contoso/Web/app', 'main', 's/x', 'README.md', 'fabrikam', '1')), { maxKeys: 8 });
       const variables: Record<string, string> = {
-        'Pipeline.Workspace': workspace, 'Build.SourcesDirectory': join(workspace, 's'), 'Agent.TempDirectory': root,
+        'Pipeline.Workspace': workspace, 'Build.SourcesDirectory': join(workspace, 's'), 'Agent.TempDirectory': agentTemp,
         'System.CollectionUri': `http://${LOOPBACK}/contoso/`, 'System.TeamProject': 'Web', 'ManagedIdentity.TestHosts': LOOPBACK,
       };
-      const inside = (p: string | undefined, allowRoot = false): void => {
+      const inside = (p: string | undefined, allowRoot = false, roots = [workspace]): void => {
         if (p === undefined) return;
-        const rel = relative(workspace, landing(p));
-        assert.ok(rel === '' ? allowRoot : !rel.startsWith('..') && !isAbsolute(rel), p);
+        const rels = roots.map((base) => relative(base, landing(p))).filter((rel) => !rel.startsWith('..') && !isAbsolute(rel));
+        assert.ok(rels.some((rel) => rel !== '' || allowRoot), p);
       };
       const ref = (r: string | undefined): void => assert.ok(r === undefined || (isValidRef(r) && !r.startsWith('-')), r);
       check('readRepositorySettings', fc.tuple(fc.oneof(fc.constantFrom(...COMMANDS), text), inputs), ([command, given]) => {
@@ -320,7 +344,9 @@ describe('input parsers, for any string (fast-check)', function () {
         const s = settings.command as unknown as Record<string, unknown>;
         if (s['repository']) assertRepository(s['repository'] as RepositoryRef, EMULATOR);
         if (s['organization']) assertOrganization(s['organization'] as Organization, EMULATOR);
-        for (const key of ['path', 'outputFile', 'destination']) inside(s[key] as string | undefined);
+        inside(s['path'] as string | undefined);
+        inside(s['outputFile'] as string | undefined, false, [workspace, agentTemp]);
+        inside(s['destination'] as string | undefined, false, [workspace, agentTemp]);
         inside(s['sourceDirectory'] as string | undefined, true);
         for (const key of ['ref', 'targetBranch', 'sourceBranch', 'tagName']) ref(s[key] as string | undefined);
         if (s['sourceRef'] !== 'HEAD') ref(s['sourceRef'] as string | undefined);

@@ -12,7 +12,7 @@ import { parseOrganization, type HostPolicy, type Organization } from '../../dev
 import { MERGE_STRATEGIES, type MergeStrategy } from '../../repository/pull-request';
 import { COMMIT_SHA, branchName, filterInput, isValidRef, refInput } from '../../repository/refs';
 import { isValidName, parseRepository, type RepositoryRef } from '../../devops/repository-ref';
-import { pathInside } from '../../core/workspace';
+import { pathInside, pathInsideOneOf, type PathRoot } from '../../core/workspace';
 
 export const COMMANDS = ['checkout', 'list', 'readFile', 'push', 'tag', 'pullRequest'] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -47,7 +47,17 @@ export interface RepositorySettings {
   readonly command: CommandSettings;
 }
 
-interface Context { source: InputSource; policy: HostPolicy; home?: Organization; workspace: string; sourcesDirectory: string }
+interface Context {
+  source: InputSource; policy: HostPolicy; home?: Organization; workspace: string; sourcesDirectory: string;
+  /** Agent.TempDirectory when the agent set it: files that must not outlive the job may go there too. */
+  agentTemp?: string;
+}
+
+/** Where files the task writes (outputFile, destination) may go: the workspace, and the agent's temp folder. */
+function outputRoots(ctx: Context): [PathRoot, ...PathRoot[]] {
+  const workspace: PathRoot = { path: ctx.workspace, name: 'the pipeline workspace' };
+  return ctx.agentTemp ? [workspace, { path: ctx.agentTemp, name: 'Agent.TempDirectory' }] : [workspace];
+}
 
 function required(source: InputSource, name: string, command: string): string {
   const value = source.input(name);
@@ -127,14 +137,14 @@ function list(ctx: Context): ListSettings {
   const project = ctx.source.input('project');
   if (project !== undefined && !isValidName(project)) throw new InputError('project', project, 'must be a project name (or empty for the whole organization)');
   const outputFile = ctx.source.input('outputFile');
-  return { command: 'list', organization, project, outputFile: outputFile && pathInside('outputFile', outputFile, ctx.workspace, 'the pipeline workspace') };
+  return { command: 'list', organization, project, outputFile: outputFile && pathInsideOneOf('outputFile', outputFile, outputRoots(ctx)) };
 }
 
 function readFile(ctx: Context): ReadFileSettings {
   const repository = repositoryInput(ctx, 'repository', 'readFile');
   const filePath = filePathInput(ctx.source);
   const destination = ctx.source.input('destination') ?? `${ctx.sourcesDirectory}/${basename(filePath)}`;
-  return { command: 'readFile', repository, ref: refInput('ref', ctx.source.input('ref')), filePath, destination: pathInside('destination', destination, ctx.workspace, 'the pipeline workspace') };
+  return { command: 'readFile', repository, ref: refInput('ref', ctx.source.input('ref')), filePath, destination: pathInsideOneOf('destination', destination, outputRoots(ctx)) };
 }
 
 function push(ctx: Context): PushSettings {
@@ -194,7 +204,7 @@ export function readRepositorySettings(source: InputSource): RepositorySettings 
   const workspace = source.variable('Pipeline.Workspace') ?? source.variable('Agent.BuildDirectory');
   if (!workspace) throw new InputError('Pipeline.Workspace', '', 'must be set by the agent');
   const sourcesDirectory = source.variable('Build.SourcesDirectory') ?? source.variable('System.DefaultWorkingDirectory') ?? `${workspace}/s`;
-  const ctx: Context = { source, policy, home: homeOrganization(source, policy), workspace, sourcesDirectory };
+  const ctx: Context = { source, policy, home: homeOrganization(source, policy), workspace, sourcesDirectory, agentTemp: source.variable('Agent.TempDirectory') };
   return Object.freeze({
     identity: identityInput(source),
     policy,
