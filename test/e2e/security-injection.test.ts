@@ -194,16 +194,22 @@ describe('security: hostile text cannot create or alter logging commands', funct
     });
 
     it('formatting prefixes (##[error], ##[group] …) in Azure DevOps and identity error messages, at the start of a line or within it', async () => {
-      const carriers = FORMATTING.flatMap((tag) => [`${tag}Approved`, `\n${tag}Approved`, `x ${tag}Approved`, `\r${tag}Approved`]);
-      for (const carrier of carriers) {
-        tried.add(carrier);
-        h.emu.devops.faults.push({ match: matchRequest({ method: 'GET', path: /\/_apis\/git\/repositories\/hostile$/ }), status: 400, body: envelope(`TF400898: ${carrier}\n${FORMATTING_LINES.join('\n')}`) });
+      // Each message puts one prefix first (at the start, after a newline, within a line, after a CR) and every prefix on a line of its own after it.
+      const carriers = [`${FORMATTING[0]}Approved`, `\n${FORMATTING[2]}Approved`, `x ${FORMATTING[3]}Approved`, `\r${FORMATTING[6]}Approved`];
+      try {
+        for (const carrier of carriers) {
+          tried.add(carrier);
+          h.emu.devops.faults.push({ match: matchRequest({ method: 'GET', path: /\/_apis\/git\/repositories\/hostile$/ }), status: 400, body: envelope(`TF400898: ${carrier}\n${FORMATTING_LINES.join('\n')}`) });
+        }
+        const results = await Promise.all(carriers.map(() => expectUntouched([{ task: repo, inputs: { command: 'readFile', repository: HOSTILE, filePath: 'README.md' } }], ['Failed'])));
+        results.forEach((result) => FORMATTING_LINES.forEach((line) => sawDefused(result, line)));
+        h.emu.identity.faults.push({ status: 400, body: { error: 'invalid_request', error_description: `invalid_request\n${FORMATTING_LINES.join('\n')}` } });
+        const identity = await expectUntouched([{ task: auth, inputs: {} }], ['Failed']);
+        sawDefused(identity, APPROVED);
+      } finally {
+        h.emu.devops.faults.length = 0;
+        h.emu.identity.faults.length = 0;
       }
-      const results = await Promise.all(carriers.map(() => expectUntouched([{ task: repo, inputs: { command: 'readFile', repository: HOSTILE, filePath: 'README.md' } }], ['Failed'])));
-      results.forEach((result) => FORMATTING_LINES.forEach((line) => sawDefused(result, line)));
-      h.emu.identity.faults.push({ status: 400, body: { error: 'invalid_request', error_description: `invalid_request\n${FORMATTING_LINES.join('\n')}` } });
-      const identity = await expectUntouched([{ task: auth, inputs: {} }], ['Failed']);
-      sawDefused(identity, APPROVED);
     });
   });
 
