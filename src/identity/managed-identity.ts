@@ -391,6 +391,14 @@ export async function getAzureDevOpsToken(selector: IdentitySelector, log: Log, 
     new IdentityError(
       `No managed identity token within ${seconds(deadlineMs)}: ${source.name} at ${source.endpoint} did not answer in time (${plural(attempts.length + 1, 'attempt')}).`,
       unreachableHint(source)));
+  // The agent fails a step that registers a secret of several lines ("Secrets cannot contain multiple lines",
+  // azure-pipelines-agent src/Agent.Worker/TaskCommandExtension.cs, TaskSetVariableCommand) and masks line by line,
+  // and the credential helper would hand git a second line of its own: a token is one line, or it is refused.
+  if (/[\r\n]/.test(minted.token)) {
+    throw new IdentityError(
+      `The ${source.name} endpoint returned an access token that spans several lines; it is refused, because the agent cannot keep a secret of several lines masked.`,
+      'A token is a single line: check the identity endpoint and anything between it and the agent that rewrites its answers (a proxy or sidecar).');
+  }
   const claims = readClaims(minted.token);
   checkOwner(claims, selector, source);
   log.debug(`Token obtained from ${source.name} in ${Date.now() - started} ms after ${plural(attempts.length + 1, 'attempt')}.`);
