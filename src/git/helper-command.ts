@@ -6,7 +6,9 @@
  *   `run_credential_helper` runs it with `use_shell = 1`.
  * - run-command.c `prepare_shell_cmd`: a string with any of |&;<>()$`\"' space tab newline *?[#~=% (ours always
  *   has quotes and spaces) becomes `<shell> -c '<string>'`; the shell is SHELL_PATH (/bin/sh) on Linux and macOS,
- *   and on Windows `git_shell_path()`, the `sh` found on PATH: Git for Windows' usr\bin\sh.exe, which is MSYS2's bash.
+ *   and on Windows `git_shell_path()`, the `sh` found on PATH: Git for Windows' usr\bin\sh.exe, which is MSYS2's bash
+ *   (compat/mingw.c `append_system_bin_dirs` adds <git>\mingw64\bin and <git>\usr\bin to git's own PATH, so it is
+ *   found even when the agent's PATH names only <git>\cmd).
  * - compat/mingw.c `mingw_spawnve_fd`: for that MSYS2 sh (`is_msys2_sh`) git quotes the -c string with
  *   `quote_arg_msys2`, which the MSYS2 runtime undoes, so bash sees exactly the string above.
  *
