@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import type { JobResult, StepResult } from '../agent/runner';
 import { harness, leakForms, taskDir, type Harness } from './support';
+import { TROUBLESHOOTING_URL } from '../../src/core/errors';
 
 const TEMPLATES = 'fabrikam/Shared Tools/templates';
 
@@ -81,6 +82,7 @@ describe('Run summary of each task and command (packaged, through the agent-like
     assert.equal(read.result, 'Failed');
     const readSummary = summaryOf(read.steps[0]!);
     assert.match(readSummary, /\| Result \| Failed: The file '\/no\/such\/file\.txt' does not exist in /);
+    assert.ok(readSummary.includes(`| Help | [Troubleshooting](${TROUBLESHOOTING_URL}) |`), 'a failure links to the Troubleshooting table');
     assertNoSecret(readSummary, read, 'a failed readFile');
 
     const outsider = await h.run([{ task: authenticate, inputs: { organizations: 'northwind' } }], { keepTempDirectory: true });
