@@ -28,18 +28,22 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-/** `--name value` or `--name=value` from argv. */
+/** `--name value` or `--name=value` from argv; given twice, it is an error rather than a guess. */
 export function option(argv: readonly string[], name: string): string | undefined {
+  const found: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === `--${name}`) {
       const value = argv[i + 1];
       if (value === undefined || value.startsWith('--')) throw new UsageError(`--${name} needs a value.`);
-      return value;
+      found.push(value);
+      i++;
+    } else if (arg.startsWith(`--${name}=`)) {
+      found.push(arg.slice(name.length + 3));
     }
-    if (arg.startsWith(`--${name}=`)) return arg.slice(name.length + 3);
   }
-  return undefined;
+  if (found.length > 1) throw new UsageError(`--${name} is given ${found.length} times; give it once.`);
+  return found[0];
 }
 
 /** The publisher to package for: --publisher, else PUBLISHER, else the manifest's. Validated. */
