@@ -88,8 +88,12 @@ export async function packageExtension(publisher: string, outDir: string): Promi
     mkdirSync(outDir, { recursive: true });
     const output = join(outDir, `${extensionItem(publisher, manifest)}-${manifest.version}.vsix`);
     const tfx = require.resolve('tfx-cli/_build/tfx-cli.js');
-    execFileSync(process.execPath, [tfx, 'extension', 'create', '--root', stageDir, '--manifest-globs', 'vss-extension.json',
-      '--publisher', publisher, '--output-path', output, '--no-prompt', '--no-color'], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, TFX_TRACE: '' } });
+    try {
+      execFileSync(process.execPath, [tfx, 'extension', 'create', '--root', stageDir, '--manifest-globs', 'vss-extension.json',
+        '--publisher', publisher, '--output-path', output, '--no-prompt', '--no-color'], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, TFX_TRACE: '' } });
+    } catch (err) {
+      throw new UsageError(`tfx extension create failed (exit code ${(err as { status?: number }).status ?? '?'}); its output above says why.`);
+    }
     const problems = packageProblems(await vsixFiles(output), manifest, publisher);
     if (problems.length) {
       rmSync(output, { force: true });

@@ -41,7 +41,10 @@ export function gitConfigVariables(existing: number, prefixes: readonly string[]
   return variables;
 }
 
-/** Writes a session file (mode 0600) under the agent's temp directory and returns its path. */
+/**
+ * Writes a session file (mode 0600) under the agent's temp directory and returns its path. On Windows the mode only
+ * decides the read-only attribute (libuv fs__open); the file inherits the folder's ACL (SECURITY.md).
+ */
 export function writeSession(tempDir: string, session: GitSession): string {
   mkdirSync(tempDir, { recursive: true });
   const file = join(tempDir, `${SESSION_PREFIX}${randomUUID()}.json`);
