@@ -27,6 +27,7 @@
 import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { publisherDefine, readManifest, resolvePublisher, UsageError } from './publisher';
 
 export const TASKS: Record<string, Record<string, string>> = {
   ManagedIdentityAuthenticateV1: {
@@ -209,29 +210,45 @@ export function identityBundleOptions(outfile: string): BuildOptions & { metafil
   return { ...options, stdin: { contents, resolveDir: root, sourcefile: 'azure-identity-entry.js', loader: 'js' } };
 }
 
-async function main(): Promise<void> {
+export interface TaskBuildOptions {
+  /** The publisher whose Marketplace page the tasks link to (scripts/publisher.ts); default vss-extension.json's. */
+  readonly publisher?: string;
+  /** Where the task folders are written; default tasks/. */
+  readonly outRoot?: string;
+}
+
+/** Builds every task's bundles; returns the line that reports them. */
+export async function buildTasks(options: TaskBuildOptions = {}): Promise<string> {
   const started = Date.now();
+  const manifest = readManifest();
+  const define = publisherDefine(options.publisher ?? manifest.publisher, manifest);
+  const outRoot = options.outRoot ?? 'tasks';
   mkdirSync('.tmp', { recursive: true });
   const sizes: string[] = [];
   for (const [folder, entries] of Object.entries(TASKS)) {
-    const identity = join('tasks', folder, IDENTITY_BUNDLE);
+    const identity = join(outRoot, folder, IDENTITY_BUNDLE);
     await build(identityBundleOptions(identity));
     sizes.push(`${folder}/${IDENTITY_BUNDLE} ${kib(statSync(identity).size)}`);
     for (const [name, entry] of Object.entries(entries)) {
-      const outfile = join('tasks', folder, `${name}.js`);
-      const result = await build(bundleOptions(entry, outfile, await usedClientsOf(entry)));
+      const outfile = join(outRoot, folder, `${name}.js`);
+      const result = await build({ ...bundleOptions(entry, outfile, await usedClientsOf(entry)), define });
       const copies = taskLibCopies(result.metafile);
       if (copies.size > 1) throw new Error(`${folder}/${name}.js bundles ${copies.size} copies of azure-pipelines-task-lib: ${[...copies].join(', ')}`);
       writeFileSync(join('.tmp', `${folder}.${name}.meta.json`), JSON.stringify(result.metafile));
       sizes.push(`${folder}/${name}.js ${kib(statSync(outfile).size)}`);
     }
   }
-  console.log(`Built ${Object.keys(TASKS).length} task(s) in ${Date.now() - started} ms: ${sizes.join(', ')}.`);
+  return `Built ${Object.keys(TASKS).length} task(s) in ${Date.now() - started} ms: ${sizes.join(', ')}.`;
+}
+
+async function main(): Promise<void> {
+  const publisher = resolvePublisher(process.argv.slice(2), process.env, readManifest());
+  console.log(await buildTasks({ publisher }));
 }
 
 if (require.main === module) {
   void main().catch((err: unknown) => {
-    console.error(err);
+    console.error(err instanceof UsageError ? err.message : err);
     process.exitCode = 1;
   });
 }

@@ -19,7 +19,7 @@
  */
 import type { AccessToken as CoreAccessToken } from '@azure/core-auth';
 import { IdentityError, printable } from '../core/errors';
-import { describeSource, detectIdentitySource, lookedFor, type IdentitySource, type SelectorKind } from './source';
+import { arcKeyFileHint, describeSource, detectIdentitySource, lookedFor, windowsContainerNote, type IdentitySource, type SelectorKind } from './source';
 import { directRequest, directToken } from './direct';
 import { DirectTransport, environmentProxyApplies, type Exchange, type TransportFailure } from './transport';
 import { readClaims, type TokenClaims } from './jwt';
@@ -71,6 +71,10 @@ const HOSTING_HINT =
   '(IMDS at 169.254.169.254 must be reachable directly), an Arc-enabled server, AKS with workload identity, App Service or ' +
   'Container Apps. See "Hosting types" on the extension page.';
 
+const WINDOWS_CONTAINER_HINT =
+  'Run this job on the agent\'s host instead of in a container (remove its container:), or run the agent on the Windows host itself; ' +
+  'a container that must use the identity needs a route to 169.254.169.254 through its default gateway, added as ContainerAdministrator.';
+
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
@@ -78,6 +82,8 @@ const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' 
 function unreachableHint(source: IdentitySource): string {
   if (source.name === 'AKS workload identity') return ENTRA_HINT;
   if (source.name === 'IMDS') {
+    const container = windowsContainerNote(source);
+    if (container) return `${container[0]!.toUpperCase()}${container.slice(1)}. ${WINDOWS_CONTAINER_HINT}`;
     const moved = source.decidedBy.length
       ? ` AZURE_POD_IDENTITY_AUTHORITY_HOST sends IMDS requests to ${source.endpoint} (AAD Pod Identity); remove it from the agent's environment unless that is intended.`
       : '';
@@ -178,11 +184,15 @@ function explain(err: unknown, attempts: readonly Attempt[], selector: IdentityS
   if (code && ARC_KEY_FILE_CODES.has(code)) {
     return new IdentityError(
       `Azure Arc asked for proof that the agent may use the identity (a key file the Connected Machine agent writes), and reading it failed: ${code}.`,
-      'Add the agent\'s service account to the \'himds\' group (Linux) or to \'Hybrid Agent Extension Applications\' (Windows), then restart the agent service.',
+      arcKeyFileHint(),
       { cause: err });
   }
   if (source.name === 'AKS workload identity') return explainWorkloadIdentity(err, attempts, selector, tries);
   if (e?.failure) {
+    const container = windowsContainerNote(source);
+    if (container) {
+      return new IdentityError(`No managed identity endpoint answered: ${at} ${whatHappened(e, tries)}: ${container}.`, WINDOWS_CONTAINER_HINT, { cause: err });
+    }
     return new IdentityError(`No managed identity endpoint answered: ${at} ${whatHappened(e, tries)}.`, unreachableHint(source), { cause: err });
   }
   if (e?.status !== undefined) {

@@ -9,13 +9,26 @@
  * of contoso/Web/app in $(Build.SourcesDirectory)) unless the example says `- checkout: none`.
  * The YAML is read by the small parser below: the subset pipeline steps use (mappings, sequences,
  * plain and quoted scalars, `|` blocks, comments); anything else fails the test rather than being guessed.
+ *
+ * PowerShell steps (`pwsh:`, `powershell:`, the Windows examples) run through `pwsh` when it is on PATH. Where it is
+ * not (this project's machines: no registry they reach serves PowerShell), they are not run, and the test's title says
+ * so; the rest of the job still runs, and each such step is checked: every `$(variable)` it uses exists by the end of
+ * the job and every `$env:NAME` it reads is mapped in its `env:` or set by the agent.
+ *
+ * After `<!-- example: sources=this-repository -->` the job's sources are this repository (its tracked and new files,
+ * as `checkout: self` of a pipeline in the extension's own repository would have them), a Marketplace emulator
+ * (test/emulators/marketplace.ts) stands in for marketplace.visualstudio.com (MARKETPLACE_SERVICE_URL in the agent's
+ * environment), and a step that is exactly `npm ci` links the installed node_modules instead: the machines running the
+ * tests cannot download packages. Everything else (build, package, publish with the job's token) runs as written.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import type { JobResult, Step } from '../agent/runner';
 import { AGENT_VM, LOOPBACK_NO_PROXY, isolatedGitEnv, repositoryIn } from '../emulators';
+import { startMarketplace, type MarketplaceEmulator } from '../emulators/marketplace';
 import { covers, rowPattern, troubleshootingRows } from '../../scripts/docs';
 import { harness, run, taskDir, type Harness } from './support';
 
@@ -142,6 +155,8 @@ interface Example {
   line: number;
   heading: string;
   expectFailure: boolean;
+  /** The job's sources are this repository (see the header). */
+  thisRepository: boolean;
   yaml: string;
 }
 
@@ -157,14 +172,26 @@ function examples(markdown: string): Example[] {
     const end = lines.indexOf('```', i + 1);
     assert.ok(end > i, `overview.md line ${i + 1}: unterminated yaml block`);
     const marker = lines.slice(Math.max(0, i - 2), i).join('\n');
-    found.push({ line: i + 1, heading, expectFailure: /<!-- example: expect-failure -->/.test(marker), yaml: lines.slice(i + 1, end).join('\n') });
+    found.push({
+      line: i + 1, heading, expectFailure: /<!-- example: expect-failure -->/.test(marker),
+      thisRepository: /<!-- example: sources=this-repository -->/.test(marker), yaml: lines.slice(i + 1, end).join('\n'),
+    });
     i = end;
   }
   return found;
 }
 
 const TASKS = { 'ManagedIdentityAuthenticate@1': 'ManagedIdentityAuthenticate', 'ManagedIdentityRepository@1': 'ManagedIdentityRepository' } as const;
-const STEP_KEYS = new Set(['task', 'script', 'checkout', 'inputs', 'name', 'displayName', 'env', 'workingDirectory']);
+const STEP_KEYS = new Set(['task', 'script', 'pwsh', 'powershell', 'checkout', 'inputs', 'name', 'displayName', 'env', 'workingDirectory']);
+
+/** `pwsh` on PATH, if any. */
+const PWSH = (process.env['PATH'] ?? '').split(':').map((dir) => join(dir, 'pwsh')).find((file) => existsSync(file));
+
+/** A PowerShell step of an example that was not run (no pwsh here): what it reads. */
+interface UnrunPowerShell {
+  script: string;
+  env: Record<string, string>;
+}
 
 function asMap(value: Yaml | undefined, what: string): Record<string, string> {
   if (value === undefined) return {};
@@ -180,13 +207,15 @@ interface Job {
   checkoutSelf: boolean;
   /** Every `$(name)` the example uses. */
   macros: string[];
+  unrun: UnrunPowerShell[];
 }
 
-async function toJob(example: Example, rewrite: (text: string) => string): Promise<Job> {
+async function toJob(example: Example, rewrite: (text: string) => string, nodeModules?: string): Promise<Job> {
   const parsed = YamlSubset.parse(example.yaml);
   const list = Array.isArray(parsed) ? parsed : typeof parsed === 'object' ? parsed['steps'] : undefined;
   assert.ok(Array.isArray(list), 'an example is a steps: list or a list of steps');
   const steps: Step[] = [];
+  const unrun: UnrunPowerShell[] = [];
   let checkoutSelf = true;
   const macros = new Set<string>();
   const note = (text: string): string => {
@@ -207,12 +236,23 @@ async function toJob(example: Example, rewrite: (text: string) => string): Promi
       steps.push({ ...common, task: await taskDir(name), inputs: noteAll(asMap(item['inputs'], 'inputs')) });
     } else if (typeof item['script'] === 'string') {
       const workingDirectory = item['workingDirectory'] as string | undefined;
-      steps.push({ ...common, script: note(item['script']), ...(workingDirectory ? { workingDirectory: note(workingDirectory) } : {}) });
+      const script = nodeModules && item['script'].trim() === 'npm ci' ? `ln -s '${nodeModules}' node_modules` : item['script'];
+      steps.push({ ...common, script: note(script), ...(workingDirectory ? { workingDirectory: note(workingDirectory) } : {}) });
+    } else if (typeof item['pwsh'] === 'string' || typeof item['powershell'] === 'string') {
+      const ps = note((item['pwsh'] ?? item['powershell']) as string);
+      const workingDirectory = item['workingDirectory'] as string | undefined;
+      if (PWSH) {
+        // As PowerShell@2 runs an inline script: the macro-expanded text, with $ErrorActionPreference = 'Stop'.
+        const script = `'${PWSH}' -NoLogo -NoProfile -NonInteractive -Command - <<'MIADO_PWSH'\n$ErrorActionPreference = 'Stop'\n${ps}\nMIADO_PWSH\n`;
+        steps.push({ ...common, script, ...(workingDirectory ? { workingDirectory: note(workingDirectory) } : {}) });
+      } else {
+        unrun.push({ script: ps, env: common.env });
+      }
     } else {
       assert.fail(`a step needs task:, script: or checkout: (${Object.keys(item).join(', ')})`);
     }
   }
-  return { steps, checkoutSelf, macros: [...macros] };
+  return { steps, checkoutSelf, macros: [...macros], unrun };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -223,16 +263,44 @@ describe('overview.md examples (each ```yaml block as a job: packaged tasks, run
   const rows = troubleshootingRows(markdown);
   let h: Harness;
   let suite: string;
+  let marketplace: MarketplaceEmulator;
 
   before(async () => {
     h = await harness();
     suite = mkdtempSync(join(tmpdir(), 'mi-examples-'));
     await seedVersionFile();
+    // The publisher of the publishing example, with the agent's identity as its member.
+    const agent = h.emu.world.identities.find((i) => i.key === AGENT_VM.key)!;
+    marketplace = await startMarketplace({ tokens: h.emu.tokens, publishers: { 'contoso-platform': [agent.objectId] }, organizations: ['contoso', 'fabrikam'] });
   });
   after(async () => {
     await h?.stop();
+    await marketplace?.stop();
     if (suite) rmSync(suite, { recursive: true, force: true });
   });
+
+  /** An agent whose sources folder holds this repository's files, as `checkout: self` in its own pipeline would. */
+  function agentWithThisRepository(): string {
+    const agentRoot = mkdtempSync(join(suite, 'agent-'));
+    const sources = join(agentRoot, '_work', '1', 's');
+    const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { encoding: 'utf8' }).split('\0').filter(Boolean);
+    for (const file of files.filter((f) => existsSync(f))) {
+      mkdirSync(dirname(join(sources, file)), { recursive: true });
+      cpSync(file, join(sources, file));
+    }
+    return agentRoot;
+  }
+
+  /** What an unrun PowerShell step reads must exist: `$env:NAME` mapped in env: or set from a variable by the agent. */
+  function checkUnrun(job: Job, result: JobResult): void {
+    const fromVariables = new Set([...result.variables.keys()].map((name) => name.replace(/[.\s]/g, '_').toUpperCase()));
+    for (const step of job.unrun) {
+      const mapped = new Set(Object.keys(step.env).map((name) => name.toUpperCase()));
+      for (const [, name] of step.script.matchAll(/\$env:([A-Za-z_][A-Za-z0-9_]*)/g)) {
+        assert.ok(mapped.has(name!.toUpperCase()) || fromVariables.has(name!.toUpperCase()), `$env:${name} is neither mapped in env: nor a variable of the job`);
+      }
+    }
+  }
 
   /** git with the agent identity's token in an extraheader from the environment, no global config. */
   function gitEnv(): Record<string, string> {
@@ -286,13 +354,24 @@ describe('overview.md examples (each ```yaml block as a job: packaged tasks, run
   });
 
   for (const example of examples(readFileSync('overview.md', 'utf8'))) {
-    const title = `line ${example.line} (${example.heading})${example.expectFailure ? ' fails as the page says' : ' succeeds'}`;
+    const powershell = /^\s*-\s*(pwsh|powershell):/m.test(example.yaml);
+    const title = `line ${example.line} (${example.heading})${example.expectFailure ? ' fails as the page says' : ' succeeds'}`
+      + (powershell && !PWSH ? ' (its PowerShell steps are checked, not run: no pwsh on this machine)' : '');
     it(title, async () => {
-      const job = await toJob(example, rewrite);
+      const job = await toJob(example, rewrite, example.thisRepository ? resolve('node_modules') : undefined);
+      const agentRoot = example.thisRepository ? agentWithThisRepository() : job.checkoutSelf ? await agentWithSelf() : undefined;
       const result: JobResult = await h.run(job.steps, {
-        ...(job.checkoutSelf ? { agentRoot: await agentWithSelf() } : {}),
+        ...(agentRoot ? { agentRoot } : {}),
+        ...(example.thisRepository ? { env: { MARKETPLACE_SERVICE_URL: marketplace.url } } : {}),
         variables: { 'Build.Repository.Name': 'app', 'Build.Repository.Uri': h.emu.devops.cloneUrl('contoso', 'Web', 'app') },
       });
+      checkUnrun(job, result);
+      if (example.thisRepository) {
+        const published = marketplace.publishers.get('contoso-platform')!.extensions.get('managed-identity-azure-devops');
+        assert.ok(published, `the extension was published: ${result.log}`);
+        assert.equal(published.versions.at(-1)!.flags, 'validated');
+        assert.deepEqual([...published.sharedWith].sort(), ['contoso', 'fabrikam']);
+      }
       const unknown = job.macros.filter((name) => ![...result.variables.keys()].some((v) => v.toLowerCase() === name.toLowerCase()));
       assert.deepEqual(unknown, [], 'every $(variable) the example uses exists by the end of the job');
       for (const secret of result.secrets.filter((s) => s.length >= 16)) assert.ok(!result.log.includes(secret), 'the log shows no secret');

@@ -9,6 +9,7 @@ import MarkdownIt from 'markdown-it';
 import type { JobResult, StepResult } from '../agent/runner';
 import { identityByKey, matchRequest } from '../emulators';
 import { harness, leakForms, taskDir, type Harness } from './support';
+import { TROUBLESHOOTING_URL } from '../../src/core/errors';
 
 /** Markdown a server or repository might put in a name or a message: links, an image, emphasis, code, HTML, a table cell, a reference definition. */
 const HOSTILE_MARKDOWN = '[Approve the release](https://evil.example/approve) ![](https://evil.example/pixel.png) **urgent** _now_ ~~old~~ `rm -rf /` '
@@ -99,6 +100,7 @@ describe('Run summary of each task and command (packaged, through the agent-like
     assert.equal(read.result, 'Failed');
     const readSummary = summaryOf(read.steps[0]!);
     assert.match(readSummary, /\| Result \| Failed: The file '\/no\/such\/file\.txt' does not exist in /);
+    assert.ok(readSummary.includes(`| Help | [Troubleshooting](${TROUBLESHOOTING_URL}) |`), 'a failure links to the Troubleshooting table');
     assertNoSecret(readSummary, read, 'a failed readFile');
 
     const outsider = await h.run([{ task: authenticate, inputs: { organizations: 'northwind' } }], { keepTempDirectory: true });
