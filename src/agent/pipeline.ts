@@ -12,6 +12,7 @@ import { Summary } from './summary';
 /** Keys of the task variables that carry state from a task's main step to its post-job step. */
 export const StateKey = {
   GitSession: 'miado.gitSession',
+  Feeds: 'miado.feeds',
   PersistedCredentials: 'miado.persistedCredentials',
 } as const;
 export type StateKey = (typeof StateKey)[keyof typeof StateKey];

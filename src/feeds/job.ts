@@ -1,0 +1,53 @@
+/** What the feed writers need from the job, and what each one reports back for the log, the summary and the post-job step. */
+import type { Log } from '../core/log';
+import type { Client, Feed } from './feed';
+
+/** The job side: pipeline variables (a later step's environment), secrets, the log. The agent adapter provides it. */
+export interface FeedJob extends Log {
+  /** A pipeline variable or environment value as this step sees it (what an earlier step or the agent set). */
+  variable(name: string): string | undefined;
+  /** A non-secret variable: later steps get it in their environment (secret ones they would not). */
+  setVariable(name: string, value: string): void;
+  setSecret(value: string): void;
+}
+
+/** One client's configuration for some feeds. */
+export interface WriteContext {
+  readonly job: FeedJob;
+  readonly tempDir: string;
+  readonly token: string;
+  /** The user name sent with the token where a client needs one (Azure Artifacts ignores it). */
+  readonly user: string;
+  /** Registers a form of the token as a secret (once) before anything writes it. */
+  mask(value: string): void;
+  /** The user's home, whose ~/.npmrc and ~/.m2/settings.xml are carried over. */
+  readonly home: string;
+}
+
+export interface ClientFeed {
+  readonly feed: Feed;
+  /** The URL this client uses for the feed. */
+  readonly url: string;
+}
+
+/** A variable a writer set, and what the post-job step sets it back to ('' for values that held the token). */
+export interface SetVariable {
+  readonly name: string;
+  readonly restore: string;
+}
+
+export interface Written {
+  readonly client: Client;
+  readonly feeds: readonly ClientFeed[];
+  readonly files: readonly string[];
+  readonly variables: readonly SetVariable[];
+  /** How the client finds its credentials, for the log and the summary (no secret). */
+  readonly how: string;
+}
+
+/** Sets a variable and records how to undo it; `secretBearing` values are cleared after the job rather than restored. */
+export function setJobVariable(ctx: WriteContext, name: string, value: string, secretBearing: boolean, out: SetVariable[]): void {
+  const previous = ctx.job.variable(name) ?? '';
+  ctx.job.setVariable(name, value);
+  if (!out.some((v) => v.name === name)) out.push({ name, restore: secretBearing ? '' : previous });
+}
