@@ -25,5 +25,5 @@ export function configureCargo(ctx: WriteContext, feeds: readonly ClientFeed[]):
     setJobVariable(ctx, cargoVariable(name, 'TOKEN'), header, true, variables);
     setJobVariable(ctx, cargoVariable(name, 'CREDENTIAL_PROVIDER'), 'cargo:token', false, variables);
   }
-  return { client: 'cargo', feeds, files: [], variables, how: `${names.map((n) => cargoVariable(n, 'TOKEN')).join(', ')} (registries ${names.join(', ')} in .cargo/config.toml)` };
+  return { client: 'cargo', feeds, files: [], variables, how: `${names.map((n) => cargoVariable(n, 'TOKEN')).join(', ')} for the registries ${names.join(', ')} of .cargo/config.toml` };
 }

@@ -9,6 +9,7 @@ import type { Log } from '../core/log';
 import type { AzureDevOpsToken, IdentitySelector } from '../identity/managed-identity';
 import { HELPER_USERNAME } from '../git/credential-helper';
 import { configureCargo, CARGO_NAME } from './cargo';
+import { configureGradle, GRADLE_NAME } from './gradle';
 import { CLIENT_NAMES, CLIENTS, type Client, type Feed } from './feed';
 import { removeFeedFile } from './files';
 import type { ClientFeed, FeedJob, SetVariable, WriteContext, Written } from './job';
@@ -61,6 +62,10 @@ function byClient(feeds: readonly Feed[], log: Log): Map<Client, ClientFeed[]> {
         log.info(`Cargo: not configured for feed '${feedLabel(feed)}': '${feed.name}' is not a Cargo registry name (letters, digits, '-', '_'); add ' as {name}' to line ${feed.line} for Cargo.`);
         continue;
       }
+      if (client === 'gradle' && !GRADLE_NAME.test(feed.name)) {
+        log.info(`Gradle: not configured for feed '${feedLabel(feed)}': '${feed.name}' is not a Gradle repository name with credentials (letters and digits only); add ' as {name}' to line ${feed.line} for Gradle.`);
+        continue;
+      }
       const list = map.get(client) ?? [];
       if (!list.some((f) => f.url === url)) list.push({ feed, url });
       map.set(client, list);
@@ -95,15 +100,16 @@ export function configureFeeds(job: FeedJob, token: AzureDevOpsToken, options: F
         case 'twine': written.push(configureTwine(ctx, feeds)); break;
         case 'nuget': written.push(configureNuget(ctx, feeds, renewalClientId(token, options.selector))); break;
         case 'maven': written.push(configureMaven(ctx, feeds)); break;
+        case 'gradle': written.push(configureGradle(ctx, feeds)); break;
         case 'cargo': written.push(configureCargo(ctx, feeds)); break;
       }
     }
   } catch (err) {
     for (const file of written.flatMap((w) => w.files)) removeFeedFile(options.tempDir, file);
-    for (const v of written.flatMap((w) => w.variables)) job.setVariable(v.name, v.restore);
+    for (const v of written.flatMap((w) => w.variables)) job.setEnvironmentVariable(v.name, v.restore, v.preserveCase ? { preserveCase: true } : {});
     throw err;
   }
-  for (const w of written) job.info(`${CLIENT_NAMES[w.client]}: ${w.feeds.map((f) => f.url).join(', ')} through ${w.how}.`);
+  for (const w of written) job.info(`${CLIENT_NAMES[w.client]}: ${w.feeds.map((f) => feedLabel(f.feed)).join(', ')} — ${w.how}.`);
   const configured = options.feeds.map((feed) => {
     const names = written.filter((w) => w.feeds.some((f) => f.feed === feed)).map((w) => CLIENT_NAMES[w.client]);
     return `${feedLabel(feed)}: ${names.join(', ') || 'no client'}`;
@@ -139,6 +145,6 @@ export function removeFeedConfiguration(job: FeedJob, tempDir: string, saved: st
   for (const file of state.files) {
     if (!removeFeedFile(tempDir, file)) job.warn(`Not removing '${file}': it is not a feed configuration file inside the agent's temp directory.`);
   }
-  for (const v of state.variables) job.setVariable(v.name, v.restore);
+  for (const v of state.variables) job.setEnvironmentVariable(v.name, v.restore, v.preserveCase ? { preserveCase: true } : {});
   job.info(`Removed the job's feed configuration (${state.files.length} file${state.files.length === 1 ? '' : 's'}, ${state.variables.length} variable${state.variables.length === 1 ? '' : 's'}).`);
 }

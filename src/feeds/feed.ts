@@ -16,8 +16,8 @@ import { InputError } from '../core/errors';
 import { isTokenHost, type HostPolicy, type Organization } from '../devops/organizations';
 import { CARGO_NAME } from './cargo';
 
-export type Client = 'npm' | 'pip' | 'twine' | 'nuget' | 'maven' | 'cargo';
-export const CLIENTS: readonly Client[] = ['npm', 'pip', 'twine', 'nuget', 'maven', 'cargo'];
+export type Client = 'npm' | 'pip' | 'twine' | 'nuget' | 'maven' | 'gradle' | 'cargo';
+export const CLIENTS: readonly Client[] = ['npm', 'pip', 'twine', 'nuget', 'maven', 'gradle', 'cargo'];
 
 /** What each client's URL adds to the feed's `…/_packaging/{feed}/` base. */
 const CLIENT_PATHS: Record<Client, string> = {
@@ -26,10 +26,11 @@ const CLIENT_PATHS: Record<Client, string> = {
   twine: 'pypi/upload/',
   nuget: 'nuget/v3/index.json',
   maven: 'maven/v1',
+  gradle: 'maven/v1',
   cargo: 'Cargo/index/',
 };
 
-export const CLIENT_NAMES: Record<Client, string> = { npm: 'npm', pip: 'pip', twine: 'twine', nuget: 'NuGet', maven: 'Maven', cargo: 'Cargo' };
+export const CLIENT_NAMES: Record<Client, string> = { npm: 'npm', pip: 'pip', twine: 'twine', nuget: 'NuGet', maven: 'Maven', gradle: 'Gradle', cargo: 'Cargo' };
 
 export interface Feed {
   /** 1-based line of the input. */
@@ -186,7 +187,9 @@ function parseUrlLine(input: string, line: number, text: string, value: string, 
   // credential provider matches endpoints by the whole URI), with the trailing slash npm, pip and Cargo need.
   const written = `${url.protocol}//${url.host}${url.pathname}`;
   const clientUrl = client === 'nuget' || client === 'maven' ? written : written.replace(/\/?$/, '/');
-  return build(line, text, loc, org, project, feed, new Map([[client, clientUrl]]), name);
+  // A Maven repository URL serves Gradle too (the same maven/v1 endpoint, docs artifacts/maven/project-setup-gradle.md).
+  const urls = new Map<Client, string>([[client, clientUrl], ...(client === 'maven' ? [['gradle', clientUrl] as const] : [])]);
+  return build(line, text, loc, org, project, feed, urls, name);
 }
 
 function parseNameLine(input: string, line: number, text: string, value: string, policy: HostPolicy, home: Organization | undefined, name: string | undefined): Feed {

@@ -6,8 +6,11 @@ import type { Client, Feed } from './feed';
 export interface FeedJob extends Log {
   /** A pipeline variable or environment value as this step sees it (what an earlier step or the agent set). */
   variable(name: string): string | undefined;
-  /** A non-secret variable: later steps get it in their environment (secret ones they would not). */
-  setVariable(name: string, value: string): void;
+  /**
+   * A non-secret variable: later steps get it in their environment (secret ones they would not); with
+   * `preserveCase`, under its name as written rather than upper-cased.
+   */
+  setEnvironmentVariable(name: string, value: string, options?: { preserveCase?: boolean }): void;
   setSecret(value: string): void;
 }
 
@@ -34,6 +37,7 @@ export interface ClientFeed {
 export interface SetVariable {
   readonly name: string;
   readonly restore: string;
+  readonly preserveCase?: boolean;
 }
 
 export interface Written {
@@ -46,8 +50,8 @@ export interface Written {
 }
 
 /** Sets a variable and records how to undo it; `secretBearing` values are cleared after the job rather than restored. */
-export function setJobVariable(ctx: WriteContext, name: string, value: string, secretBearing: boolean, out: SetVariable[]): void {
-  const previous = ctx.job.variable(name) ?? '';
-  ctx.job.setVariable(name, value);
-  if (!out.some((v) => v.name === name)) out.push({ name, restore: secretBearing ? '' : previous });
+export function setJobVariable(ctx: WriteContext, name: string, value: string, secretBearing: boolean, out: SetVariable[], preserveCase = false): void {
+  const previous = preserveCase ? '' : ctx.job.variable(name) ?? '';
+  ctx.job.setEnvironmentVariable(name, value, preserveCase ? { preserveCase } : {});
+  if (!out.some((v) => v.name === name)) out.push({ name, restore: secretBearing ? '' : previous, ...(preserveCase ? { preserveCase } : {}) });
 }

@@ -57,8 +57,8 @@ export function configureMaven(ctx: WriteContext, feeds: readonly ClientFeed[]):
   } else {
     const rest = previousArgs.replace(/(^|\s)--settings[= ]\S*miado-feeds-maven-settings-\S+/g, '').trim();
     setJobVariable(ctx, 'MAVEN_ARGS', `--settings ${file}${rest ? ` ${rest}` : ''}`, false, variables);
-    args = ' and MAVEN_ARGS (Maven 3.9 and later read it; older: mvn -s "$MAVEN_SETTINGS_PATH")';
+    args = ' and MAVEN_ARGS (Maven 3.9 and later; older Maven: mvn -s "$MAVEN_SETTINGS_PATH")';
   }
   const from = carried ? `, carrying over ${source}` : '';
-  return { client: 'maven', feeds, files: [file], variables, how: `${SETTINGS_VARIABLE}=${file}${args}: <server> ${ids.join(', ')}${from}` };
+  return { client: 'maven', feeds, files: [file], variables, how: `<server> ${ids.join(', ')} in ${SETTINGS_VARIABLE}=${file}${from}${args}` };
 }

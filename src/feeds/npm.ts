@@ -43,5 +43,5 @@ export function configureNpm(ctx: WriteContext, feeds: readonly ClientFeed[]): W
   const variables: SetVariable[] = [];
   setJobVariable(ctx, 'NPM_CONFIG_USERCONFIG', file, false, variables);
   const from = carried ? `, carrying over ${source}` : '';
-  return { client: 'npm', feeds, files: [file], variables, how: `NPM_CONFIG_USERCONFIG=${file} (a user config with _authToken for ${darts.join(', ')}${from})` };
+  return { client: 'npm', feeds, files: [file], variables, how: `_authToken in the job's user config NPM_CONFIG_USERCONFIG=${file}${from}` };
 }

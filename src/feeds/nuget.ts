@@ -61,12 +61,12 @@ export function configureNuget(ctx: WriteContext, feeds: readonly ClientFeed[], 
     if (ctx.job.variable(FIXED_VARIABLE) !== undefined) setJobVariable(ctx, FIXED_VARIABLE, JSON.stringify({ endpointCredentials: fixed }), true, variables);
     return {
       client: 'nuget', feeds, files: [], variables,
-      how: `${IDENTITY_VARIABLE} (the Azure Artifacts credential provider, 1.2.0 or later, gets a fresh token from the identity, client id '${renewWith}', for each restore)`,
+      how: `${IDENTITY_VARIABLE}: the Azure Artifacts credential provider (1.2.0 or later) gets a fresh token from the identity (client id '${renewWith}') for each restore`,
     };
   }
   fixed.push(...feeds.map((f) => ({ endpoint: f.url, username: ctx.user, password: ctx.token })));
   const json = JSON.stringify({ endpointCredentials: fixed });
   setJobVariable(ctx, FIXED_VARIABLE, json, true, variables);
   if (ctx.job.variable(IDENTITY_VARIABLE) !== undefined) setJobVariable(ctx, IDENTITY_VARIABLE, JSON.stringify({ endpointCredentials: identity }), false, variables);
-  return { client: 'nuget', feeds, files: [], variables, how: `${FIXED_VARIABLE} (the Azure Artifacts credential provider hands NuGet this token)` };
+  return { client: 'nuget', feeds, files: [], variables, how: `${FIXED_VARIABLE}: the Azure Artifacts credential provider hands NuGet this token` };
 }

@@ -38,8 +38,8 @@ export function configurePip(ctx: WriteContext, feeds: readonly ClientFeed[], on
   if (index) setJobVariable(ctx, 'PIP_INDEX_URL', index, true, variables);
   if (extra.length) setJobVariable(ctx, 'PIP_EXTRA_INDEX_URL', [...extra, ...kept].join(' '), true, variables);
   const shown = [
-    ...(index ? [`PIP_INDEX_URL=${feeds[0]!.url}`] : []),
-    ...(extra.length ? [`PIP_EXTRA_INDEX_URL=${feeds.slice(index ? 1 : 0).map((f) => f.url).join(' ')}${kept.length ? ` (and ${kept.length} kept from before)` : ''}`] : []),
+    ...(index ? [`PIP_INDEX_URL (${feeds[0]!.url})`] : []),
+    ...(extra.length ? [`PIP_EXTRA_INDEX_URL (${feeds.slice(index ? 1 : 0).map((f) => f.url).join(' ')}${kept.length ? `, then ${kept.length} kept from before` : ''})`] : []),
   ];
-  return { client: 'pip', feeds, files: [], variables, how: `${shown.join(', ')} with the token as password` };
+  return { client: 'pip', feeds, files: [], variables, how: `${shown.join(' and ')}, the token as password` };
 }

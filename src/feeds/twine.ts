@@ -41,5 +41,5 @@ export function configureTwine(ctx: WriteContext, feeds: readonly ClientFeed[]):
   const variables: SetVariable[] = [];
   setJobVariable(ctx, 'PYPIRC_PATH', file, false, variables);
   const names = feeds.map((f) => f.feed.name).join(', ');
-  return { client: 'twine', feeds, files: [file], variables, how: `PYPIRC_PATH=${file} (repositories ${names}: twine upload -r ${feeds[0]!.feed.name} --config-file "$PYPIRC_PATH" …)` };
+  return { client: 'twine', feeds, files: [file], variables, how: `repositories ${names} in PYPIRC_PATH=${file}: twine upload -r ${feeds[0]!.feed.name} --config-file "$PYPIRC_PATH" dist/*` };
 }

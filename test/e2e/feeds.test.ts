@@ -199,10 +199,16 @@ EOF`,
     assert.match(later['MAVEN_ARGS']!, /^--settings \S+miado-feeds-maven-settings-[0-9a-f-]+\.xml$/);
     assert.equal(later['CARGO_REGISTRIES_LIBS_TOKEN'], basic('ManagedIdentity', token));
     assert.equal(later['CARGO_REGISTRIES_TOOLS_CREDENTIAL_PROVIDER'], 'cargo:token');
+    // Gradle (not installable here): the properties credentials(PasswordCredentials) reads for a repository
+    // named 'libs', as ORG_GRADLE_PROJECT_ variables whose names keep their case (preservecase).
+    assert.equal(later['ORG_GRADLE_PROJECT_libsUsername'], 'ManagedIdentity');
+    assert.equal(later['ORG_GRADLE_PROJECT_libsPassword'], token);
+    assert.equal(later['ORG_GRADLE_PROJECT_toolsPassword'], token);
+    assert.equal(later['ORG_GRADLE_PROJECT_LIBSPASSWORD'], undefined, 'not upper-cased');
 
     // After the job: the post-job step deleted every file and cleared every variable that held the token.
     assert.deepEqual(feedFiles(result), [], 'no feed configuration file outlives the job');
-    for (const name of ['PIP_INDEX_URL', 'PIP_EXTRA_INDEX_URL', 'CARGO_REGISTRIES_LIBS_TOKEN', 'CARGO_REGISTRIES_TOOLS_TOKEN']) {
+    for (const name of ['PIP_INDEX_URL', 'PIP_EXTRA_INDEX_URL', 'CARGO_REGISTRIES_LIBS_TOKEN', 'CARGO_REGISTRIES_TOOLS_TOKEN', 'ORG_GRADLE_PROJECT_libsPassword']) {
       assert.equal(result.variables.get(name)?.value, '', `${name} is cleared after the job`);
     }
     assert.match(result.steps.at(-1)!.raw, /Removed the job's feed configuration \(3 files, \d+ variables\)/);
@@ -366,6 +372,7 @@ EOF`,
     const result = await h.run([{ task: auth, inputs: { feeds: 'contoso/libs', verify: 'false' } }]);
     assert.equal(result.result, 'Succeeded', result.log);
     assert.deepEqual(h.emu.devops.requests.slice(before).filter((r) => /_apis\/packaging/i.test(r.path)), []);
-    assert.match(result.steps[0]!.raw, /npm: .*contoso\/_packaging\/libs\/npm\/registry\//);
+    assert.match(result.steps[0]!.raw, /^npm: contoso\/libs — _authToken in the job's user config NPM_CONFIG_USERCONFIG=/m);
+    assert.doesNotMatch(result.steps[0]!.raw, /is readable by this identity/);
   });
 });
