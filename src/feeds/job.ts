@@ -2,6 +2,15 @@
 import type { Log } from '../core/log';
 import type { Client, Feed } from './feed';
 
+/**
+ * The variables that carry the token to later steps' package clients. They are not secret variables: the
+ * agent gives secret variables to no step's environment, which is where these clients read them (as
+ * Microsoft's PipAuthenticate, NuGetAuthenticate and CargoAuthenticate set theirs). The token is registered
+ * as a secret before any of them is set, so the agent masks it wherever a value is shown; the post-job step
+ * empties them.
+ */
+export const TOKEN_VARIABLES = /^(PIP_INDEX_URL|PIP_EXTRA_INDEX_URL|VSS_NUGET_EXTERNAL_FEED_ENDPOINTS|CARGO_REGISTRIES_[A-Z0-9_]+_TOKEN|ORG_GRADLE_PROJECT_[A-Za-z0-9]+Password)$/;
+
 /** The job side: pipeline variables (a later step's environment), secrets, the log. The agent adapter provides it. */
 export interface FeedJob extends Log {
   /** A pipeline variable or environment value as this step sees it (what an earlier step or the agent set). */
