@@ -208,7 +208,7 @@ function parseNameLine(input: string, line: number, text: string, value: string,
 }
 
 /**
- * Parses the `feeds` input: one feed a line, blank lines and `#` comments ignored. A bare `{org}/…` lives
+ * Parses the `feeds` input: one feed a line; blank lines and `#` comments (whole lines or after a space) ignored. A bare `{org}/…` lives
  * where the pipeline's own organization (`home`) lives (an emulator in tests). Every URL is checked with
  * the token-host rule before anything is sent; a name clients know two feeds by is refused.
  */
@@ -216,8 +216,9 @@ export function parseFeeds(input: string, value: string | undefined, policy: Hos
   if (value === undefined) return [];
   const feeds: Feed[] = [];
   value.split(/\r?\n/).forEach((raw, i) => {
-    const text = raw.trim();
-    if (!text || text.startsWith('#')) return;
+    // `#` starts a comment (names, URLs and project names cannot hold one; a URL fragment is refused anyway).
+    const text = raw.replace(/(^|\s)#.*$/, '').trim();
+    if (!text) return;
     const line = i + 1;
     const named = /^(.*?)\s+as\s+([A-Za-z0-9][A-Za-z0-9._-]*)$/i.exec(text);
     const name = named?.[2];

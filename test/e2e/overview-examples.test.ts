@@ -4,16 +4,20 @@
  * error the Troubleshooting table explains.
  *
  * The examples name the organizations of the emulators' world (contoso: Web/app; fabrikam: Shared
- * Tools/templates); their https://dev.azure.com/{org} and https://{org}.visualstudio.com URLs are
- * rewritten to the emulator. The job runs in contoso/Web with `checkout: self` done before it (a clone
- * of contoso/Web/app in $(Build.SourcesDirectory)) unless the example says `- checkout: none`.
+ * Tools/templates; feeds contoso/libs and fabrikam/Shared Tools/tools); their https://dev.azure.com/{org},
+ * https://{org}.visualstudio.com, https://pkgs.dev.azure.com/{org} and https://{org}.pkgs.visualstudio.com URLs
+ * are rewritten to the emulator. The job runs in contoso/Web with `checkout: self` done before it (a clone
+ * of contoso/Web/app in $(Build.SourcesDirectory)) unless the example says `- checkout: none`; that
+ * repository holds the package projects the feed examples describe (APP_PROJECT_FILES below).
+ * `<!-- example: requires {tool} -->` before a block runs it only where the tool is installed (else the
+ * test is pending and says why).
  * The YAML is read by the small parser below: the subset pipeline steps use (mappings, sequences,
  * plain and quoted scalars, `|` blocks, comments); anything else fails the test rather than being guessed.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import type { JobResult, Step } from '../agent/runner';
 import { AGENT_VM, LOOPBACK_NO_PROXY, isolatedGitEnv, repositoryIn } from '../emulators';
 import { covers, rowPattern, troubleshootingRows } from '../../scripts/docs';
@@ -142,6 +146,8 @@ interface Example {
   line: number;
   heading: string;
   expectFailure: boolean;
+  /** A tool the example's scripts need (`<!-- example: requires dotnet -->`). */
+  requires?: string;
   yaml: string;
 }
 
@@ -157,7 +163,8 @@ function examples(markdown: string): Example[] {
     const end = lines.indexOf('```', i + 1);
     assert.ok(end > i, `overview.md line ${i + 1}: unterminated yaml block`);
     const marker = lines.slice(Math.max(0, i - 2), i).join('\n');
-    found.push({ line: i + 1, heading, expectFailure: /<!-- example: expect-failure -->/.test(marker), yaml: lines.slice(i + 1, end).join('\n') });
+    const requires = /<!-- example: requires (\S+) -->/.exec(marker)?.[1];
+    found.push({ line: i + 1, heading, expectFailure: /<!-- example: expect-failure -->/.test(marker), ...(requires ? { requires } : {}), yaml: lines.slice(i + 1, end).join('\n') });
     i = end;
   }
   return found;
@@ -215,6 +222,42 @@ async function toJob(example: Example, rewrite: (text: string) => string): Promi
   return { steps, checkoutSelf, macros: [...macros] };
 }
 
+/** An installed tool's absolute path (cargo also where rustup puts it), or undefined. */
+function installed(tool: string): string | undefined {
+  const dirs = [...(process.env['PATH'] ?? '').split(':'), join(homedir(), '.cargo', 'bin')];
+  return dirs.filter(Boolean).map((d) => join(d, tool)).find((p) => existsSync(p));
+}
+
+/**
+ * What the pipeline's repository (contoso/Web/app) holds for the feed examples, as overview.md describes it:
+ * an npm scope registry, a requirements file, a Maven project importing a BOM, a Cargo project and a
+ * nuget.config. URLs are written for Azure and rewritten like the examples.
+ */
+const APP_PROJECT_FILES: Record<string, string> = {
+  '.npmrc': '@contoso:registry=https://pkgs.dev.azure.com/contoso/_packaging/libs/npm/registry/\n',
+  'requirements.txt': 'fabrikam-tools==1.0.0\n',
+  'java/pom.xml': `<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>com.contoso</groupId>
+  <artifactId>app</artifactId>
+  <version>1.0.0</version>
+  <packaging>pom</packaging>
+  <repositories>
+    <repository><id>libs</id><url>https://pkgs.dev.azure.com/contoso/_packaging/libs/maven/v1</url></repository>
+  </repositories>
+  <dependencyManagement>
+    <dependencies>
+      <dependency><groupId>com.contoso</groupId><artifactId>greeting-bom</artifactId><version>1.0.0</version><type>pom</type><scope>import</scope></dependency>
+    </dependencies>
+  </dependencyManagement>
+</project>
+`,
+  'rust/Cargo.toml': '[package]\nname = "app"\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\ncontoso-greeting = { version = "1.0.0", registry = "libs" }\n',
+  'rust/src/main.rs': 'fn main() {\n    println!("{}", contoso_greeting::greet());\n}\n',
+  'rust/.cargo/config.toml': '[registries]\nlibs = { index = "sparse+https://pkgs.dev.azure.com/contoso/_packaging/libs/Cargo/index/" }\n',
+  'nuget.config': '<?xml version="1.0" encoding="utf-8"?>\n<configuration>\n  <packageSources>\n    <clear />\n    <add key="libs" value="https://pkgs.dev.azure.com/contoso/_packaging/libs/nuget/v3/index.json" />\n  </packageSources>\n</configuration>\n',
+};
+
 // ---------------------------------------------------------------------------------------------------
 
 describe('overview.md examples (each ```yaml block as a job: packaged tasks, runner, emulators)', function () {
@@ -228,6 +271,7 @@ describe('overview.md examples (each ```yaml block as a job: packaged tasks, run
     h = await harness();
     suite = mkdtempSync(join(tmpdir(), 'mi-examples-'));
     await seedVersionFile();
+    await seedAppProjects();
   });
   after(async () => {
     await h?.stop();
@@ -261,8 +305,23 @@ describe('overview.md examples (each ```yaml block as a job: packaged tasks, run
     await git(dir, ['push', '--quiet', 'origin', 'HEAD:main']);
   }
 
-  /** https://dev.azure.com/{org}/… and https://{org}.visualstudio.com/… → the emulator. */
+  /** The package projects of the feed examples, committed to contoso/Web/app's main branch. */
+  async function seedAppProjects(): Promise<void> {
+    const dir = join(suite, 'app-seed');
+    await git(suite, ['clone', '--quiet', repositoryIn(h.emu.world, 'contoso', 'Web', 'app').bareDir, dir]);
+    for (const [file, text] of Object.entries(APP_PROJECT_FILES)) {
+      mkdirSync(dirname(join(dir, file)), { recursive: true });
+      writeFileSync(join(dir, file), rewrite(text));
+    }
+    await git(dir, ['add', '.']);
+    await git(dir, ['commit', '--quiet', '-m', 'Package projects of the feed examples']);
+    await git(dir, ['push', '--quiet', 'origin', 'HEAD:main']);
+  }
+
+  /** https://dev.azure.com/{org}/…, https://{org}.visualstudio.com/… and their package hosts → the emulator. */
   const rewrite = (text: string): string => text
+    .replace(/https:\/\/pkgs\.dev\.azure\.com\//g, `${h.emu.devops.url}/`)
+    .replace(/https:\/\/([A-Za-z0-9-]+)\.pkgs\.visualstudio\.com\//g, (_, org: string) => `${h.emu.devops.url}/${org}/`)
     .replace(/https:\/\/dev\.azure\.com\//g, `${h.emu.devops.url}/`)
     .replace(/https:\/\/([A-Za-z0-9-]+)\.visualstudio\.com\/(?:DefaultCollection\/)?/g, (_, org: string) => `${h.emu.devops.url}/${org}/`);
 
@@ -287,11 +346,22 @@ describe('overview.md examples (each ```yaml block as a job: packaged tasks, run
 
   for (const example of examples(readFileSync('overview.md', 'utf8'))) {
     const title = `line ${example.line} (${example.heading})${example.expectFailure ? ' fails as the page says' : ' succeeds'}`;
-    it(title, async () => {
+    it(title, async function () {
+      const tool = example.requires && installed(example.requires);
+      if (example.requires && !tool) {
+        console.log(`      pending: ${example.requires} is not installed here (line ${example.line})`);
+        this.skip();
+      }
       const job = await toJob(example, rewrite);
+      const rustup = process.env['RUSTUP_HOME'] ?? join(homedir(), '.rustup');
       const result: JobResult = await h.run(job.steps, {
         ...(job.checkoutSelf ? { agentRoot: await agentWithSelf() } : {}),
         variables: { 'Build.Repository.Name': 'app', 'Build.Repository.Uri': h.emu.devops.cloneUrl('contoso', 'Web', 'app') },
+        // The agent's environment where the tool lives: its folder on PATH, and rustup's home (the runner's HOME is new).
+        env: {
+          ...(tool ? { PATH: `${dirname(tool)}:${process.env['PATH'] ?? ''}` } : {}),
+          ...(existsSync(rustup) ? { RUSTUP_HOME: rustup } : {}),
+        },
       });
       const unknown = job.macros.filter((name) => ![...result.variables.keys()].some((v) => v.toLowerCase() === name.toLowerCase()));
       assert.deepEqual(unknown, [], 'every $(variable) the example uses exists by the end of the job');
