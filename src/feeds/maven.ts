@@ -33,7 +33,7 @@ export function withServers(text: string, ids: readonly string[], servers: strin
     const id = /<id>\s*([\s\S]*?)\s*<\/id>/.exec(server)?.[1];
     return id !== undefined && ids.includes(unescapeXml(id)) ? '' : server;
   });
-  if (/<servers>/.test(dropped)) return dropped.replace(/<servers>/, `<servers>\n${servers}`);
+  if (/<servers>/.test(dropped)) return dropped.replace(/<servers>[ \t]*\r?\n?/, `<servers>\n${servers}`);
   if (/<servers\s*\/>/.test(dropped)) return dropped.replace(/<servers\s*\/>/, `<servers>\n${servers}  </servers>`);
   if (/<settings[^>]*\/>/.test(dropped)) return dropped.replace(/<settings([^>]*)\/>/, `<settings$1>\n  <servers>\n${servers}  </servers>\n</settings>`);
   return dropped.replace(/<\/settings>/, `  <servers>\n${servers}  </servers>\n</settings>`);
