@@ -39,6 +39,8 @@ export interface FeedResult {
   readonly state: FeedState;
   /** One line per feed: which clients got it. */
   readonly configured: readonly string[];
+  /** Until when the credentials written hold (the token's expiry), or 'renewed' when only NuGet's provider, which renews, got feeds. */
+  readonly validUntil: string;
 }
 
 /**
@@ -125,6 +127,7 @@ export function configureFeeds(job: FeedJob, token: AzureDevOpsToken, options: F
   return {
     state: { version: 1, files: written.flatMap((w) => w.files), variables: written.flatMap((w) => w.variables) },
     configured,
+    validUntil: fixed.length ? `${token.expiresOn.toISOString()}${renews ? ' (NuGet renews its own)' : ''}` : 'renewed by NuGet\'s credential provider for each restore',
   };
 }
 

@@ -24,7 +24,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JobResult, StepResult } from '../agent/runner';
 import {
-  CONTOSO_LIBS, FABRIKAM_TOOLS, UAMI_BUILD, UAMI_READER, cargoIndexPath, mavenArtifact, packagingBase, pythonWheel,
+  CONTOSO_LIBS, FABRIKAM_TOOLS, UAMI_BUILD, UAMI_READER, cargoIndexPath, mavenArtifact, packagingBase, pythonWheel, throttlingFault,
 } from '../emulators';
 import { harness, taskDir, type Harness } from './support';
 
@@ -178,6 +178,9 @@ EOF`,
     assert.match(main.raw, /Feed 'contoso\/libs' is readable by this identity \(feed id b5f5c6e2-/);
     assert.match(main.raw, /Feed 'fabrikam\/Shared Tools\/tools' is readable by this identity/);
     assert.match(main.raw, /hold this token, valid until \d{4}-\d\d-\d\dT/);
+    const summary = readFileSync(main.summaries[0]!, 'utf8');
+    assert.match(summary, /\| Feeds \| contoso\/libs: npm, pip, twine, NuGet, Maven, Gradle, Cargo; fabrikam\/Shared Tools\/tools: npm, pip, twine, NuGet, Maven, Gradle, Cargo \|/);
+    assert.match(summary, /\| Feed credentials valid until \| \d{4}-\d\d-\d\dT[^|]*\(NuGet renews its own\) \|/);
     assert.match(result.log, /hello from @contoso\/greeting@1\.0\.0[\s\S]*hello from fabrikam-tools@1\.0\.0/, 'npm installed from both feeds');
     if (PYTHON) assert.match(result.log, /hello from contoso-greeting 1\.0\.0[\s\S]*hello from fabrikam-tools 1\.0\.0[\s\S]*fabrikam_tools-1\.0\.0-py3-none-any\.whl/);
     if (TWINE) {
@@ -365,6 +368,14 @@ EOF`,
       }
       assert.match((await fails(`contoso/libs as same\ncontoso/${FABRIKAM_TOOLS.name} as same`)).error, /line 2 names its feed 'same' for Maven, like line 1/);
     });
+  });
+
+  it('organization and feed names are case-insensitive, and a throttled feed read is retried as Retry-After says', async () => {
+    h.emu.devops.faults.push(throttlingFault({ path: /_apis\/packaging\/feeds\/Libs$/, retryAfterSeconds: 1 }));
+    const result = await h.run([{ task: auth, inputs: { feeds: 'CONTOSO/Libs' } }], { skipPostJobSteps: true });
+    assert.equal(result.result, 'Succeeded', result.log);
+    assert.match(result.steps[0]!.raw, /Azure DevOps answered 429 to 'read feed 'CONTOSO\/Libs''; retrying in 1 s/);
+    assert.match(result.steps[0]!.raw, /Feed 'CONTOSO\/Libs' is readable by this identity \(feed id b5f5c6e2-/);
   });
 
   it('verify: false configures the clients without reading the feeds', async () => {

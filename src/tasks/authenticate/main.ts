@@ -32,5 +32,6 @@ void runTask('Managed identity: Azure DevOps token', async (p, summary) => {
     const feeds = configureFeeds(p, token, { feeds: settings.feeds, onlyAddExtraIndex: settings.onlyAddExtraIndex, tempDir: settings.tempDirectory, selector: settings.identity });
     p.saveState(StateKey.Feeds, JSON.stringify(feeds.state));
     summary.add('Feeds', feeds.configured.join('; '));
+    summary.add('Feed credentials valid until', feeds.validUntil);
   }
 });
