@@ -28,7 +28,7 @@ import { harness, run as runAsync, taskDir, type Harness } from '../test/e2e/sup
 import { addBulkOrganization, isolatedGitEnv, scrubbedEnv } from '../test/emulators';
 import { writeSession } from '../src/git/session';
 import { benchCheckout, CHECKOUT_CASES } from './bench-checkout';
-import { benchFeeds, feedsBudget } from './bench-feeds';
+import { benchFeeds, feedsBudget, feedsNotes } from './bench-feeds';
 import { quantile, summarize, type Summary } from './stats';
 
 export { quantile, summarize, type Summary };
@@ -631,6 +631,7 @@ async function main(): Promise<void> {
     notes: [
       ...(bulk?.byRoute ? [`list of 1,000 repos: ${bulk.pageRequests} page requests and ${bulk.discoveryRequests} discovery requests (${bulk.repeatedDiscovery} of them repeats); by route: ${Object.entries(bulk.byRoute).map(([r, n]) => `${r} × ${n}`).join(', ')}`] : []),
       ...checkoutNotes(measures),
+      ...feedsNotes(details['feeds']),
       ...[...c.failures].map(([id, why]) => `${id} failed: ${why}`),
     ],
   };
