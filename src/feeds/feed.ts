@@ -229,6 +229,10 @@ export function parseFeeds(input: string, value: string | undefined, policy: Hos
     const feed = /^(sparse\+)?[a-z][a-z0-9+.-]*:\/\//i.test(body)
       ? parseUrlLine(input, line, text, body, policy, name)
       : parseNameLine(input, line, text, body, policy, home, name);
+    // Every URL the token will be sent to, built or written, passes the token-host rule once more.
+    for (const url of [...feed.urls.values(), `${feed.api.url}${feed.apiPath}`]) {
+      if (!isFeedHost(new URL(url), policy)) throw lineError(input, line, text, `leads to ${url}, which may not receive the token`);
+    }
     feeds.push(feed);
   });
   checkNames(input, feeds);
