@@ -12,6 +12,7 @@ import { Summary } from './summary';
 /** Keys of the task variables that carry state from a task's main step to its post-job step. */
 export const StateKey = {
   GitSession: 'miado.gitSession',
+  Feeds: 'miado.feeds',
   PersistedCredentials: 'miado.persistedCredentials',
 } as const;
 export type StateKey = (typeof StateKey)[keyof typeof StateKey];
@@ -24,6 +25,12 @@ export interface Pipeline extends Log {
   /** Masks a value in every later log line. Call before anything can print it. */
   setSecret(value: string): void;
   setVariable(name: string, value: string, options?: { secret?: boolean; isOutput?: boolean }): void;
+  /**
+   * A non-secret variable meant for later steps' environment (a package client's setting), written as the
+   * logging command only: task-lib's setVariable would also echo the value in a debug line. `preserveCase`
+   * keeps the environment name's case (agent 3.234.0 and later; older agents upper-case it, as always).
+   */
+  setEnvironmentVariable(name: string, value: string, options?: { preserveCase?: boolean }): void;
   saveState(key: StateKey, value: string): void;
   loadState(key: StateKey): string | undefined;
   error(message: string): void;
@@ -39,6 +46,8 @@ export function agentPipeline(): Pipeline {
     variable: (name) => tl.getVariable(name) || undefined,
     setSecret: (value) => tl.setSecret(value),
     setVariable: (name, value, options = {}) => tl.setVariable(name, value, options.secret ?? false, options.isOutput ?? false),
+    setEnvironmentVariable: (name, value, options = {}) =>
+      tl.command('task.setvariable', { variable: name, issecret: 'false', ...(options.preserveCase ? { preservecase: 'true' } : {}) }, value),
     saveState: (key, value) => tl.setTaskVariable(key, value, false),
     loadState: (key) => tl.getTaskVariable(key) || undefined,
     info: (message) => console.log(line(message)),

@@ -4,9 +4,13 @@
  * error the Troubleshooting table explains.
  *
  * The examples name the organizations of the emulators' world (contoso: Web/app; fabrikam: Shared
- * Tools/templates); their https://dev.azure.com/{org} and https://{org}.visualstudio.com URLs are
- * rewritten to the emulator. The job runs in contoso/Web with `checkout: self` done before it (a clone
- * of contoso/Web/app in $(Build.SourcesDirectory)) unless the example says `- checkout: none`.
+ * Tools/templates; feeds contoso/libs and fabrikam/Shared Tools/tools); their https://dev.azure.com/{org},
+ * https://{org}.visualstudio.com, https://pkgs.dev.azure.com/{org} and https://{org}.pkgs.visualstudio.com URLs
+ * are rewritten to the emulator. The job runs in contoso/Web with `checkout: self` done before it (a clone
+ * of contoso/Web/app in $(Build.SourcesDirectory)) unless the example says `- checkout: none`; that
+ * repository holds the package projects the feed examples describe (APP_PROJECT_FILES below).
+ * `<!-- example: requires {tool} -->` before a block runs it only where the tool is installed (else the
+ * test is pending and says why).
  * The YAML is read by the small parser below: the subset pipeline steps use (mappings, sequences,
  * plain and quoted scalars, `|` blocks, comments); anything else fails the test rather than being guessed.
  *
@@ -22,8 +26,8 @@
  * tests cannot download packages. Everything else (build, package, publish with the job's token) runs as written.
  */
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import type { JobResult, Step } from '../agent/runner';
@@ -157,6 +161,8 @@ interface Example {
   expectFailure: boolean;
   /** The job's sources are this repository (see the header). */
   thisRepository: boolean;
+  /** A tool the example's scripts need (`<!-- example: requires dotnet -->`). */
+  requires?: string;
   yaml: string;
 }
 
@@ -172,9 +178,11 @@ function examples(markdown: string): Example[] {
     const end = lines.indexOf('```', i + 1);
     assert.ok(end > i, `overview.md line ${i + 1}: unterminated yaml block`);
     const marker = lines.slice(Math.max(0, i - 2), i).join('\n');
+    const requires = /<!-- example: requires (\S+) -->/.exec(marker)?.[1];
     found.push({
       line: i + 1, heading, expectFailure: /<!-- example: expect-failure -->/.test(marker),
-      thisRepository: /<!-- example: sources=this-repository -->/.test(marker), yaml: lines.slice(i + 1, end).join('\n'),
+      thisRepository: /<!-- example: sources=this-repository -->/.test(marker), ...(requires ? { requires } : {}),
+      yaml: lines.slice(i + 1, end).join('\n'),
     });
     i = end;
   }
@@ -255,6 +263,42 @@ async function toJob(example: Example, rewrite: (text: string) => string, nodeMo
   return { steps, checkoutSelf, macros: [...macros], unrun };
 }
 
+/** An installed tool's absolute path (cargo also where rustup puts it), or undefined. */
+function installed(tool: string): string | undefined {
+  const dirs = [...(process.env['PATH'] ?? '').split(':'), join(homedir(), '.cargo', 'bin')];
+  return dirs.filter(Boolean).map((d) => join(d, tool)).find((p) => existsSync(p));
+}
+
+/**
+ * What the pipeline's repository (contoso/Web/app) holds for the feed examples, as overview.md describes it:
+ * an npm scope registry, a requirements file, a Maven project importing a BOM, a Cargo project and a
+ * nuget.config. URLs are written for Azure and rewritten like the examples.
+ */
+const APP_PROJECT_FILES: Record<string, string> = {
+  '.npmrc': '@contoso:registry=https://pkgs.dev.azure.com/contoso/_packaging/libs/npm/registry/\n',
+  'requirements.txt': 'fabrikam-tools==1.0.0\n',
+  'java/pom.xml': `<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>com.contoso</groupId>
+  <artifactId>app</artifactId>
+  <version>1.0.0</version>
+  <packaging>pom</packaging>
+  <repositories>
+    <repository><id>libs</id><url>https://pkgs.dev.azure.com/contoso/_packaging/libs/maven/v1</url></repository>
+  </repositories>
+  <dependencyManagement>
+    <dependencies>
+      <dependency><groupId>com.contoso</groupId><artifactId>greeting-bom</artifactId><version>1.0.0</version><type>pom</type><scope>import</scope></dependency>
+    </dependencies>
+  </dependencyManagement>
+</project>
+`,
+  'rust/Cargo.toml': '[package]\nname = "app"\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\ncontoso-greeting = { version = "1.0.0", registry = "libs" }\n',
+  'rust/src/main.rs': 'fn main() {\n    println!("{}", contoso_greeting::greet());\n}\n',
+  'rust/.cargo/config.toml': '[registries]\nlibs = { index = "sparse+https://pkgs.dev.azure.com/contoso/_packaging/libs/Cargo/index/" }\n',
+  'nuget.config': '<?xml version="1.0" encoding="utf-8"?>\n<configuration>\n  <packageSources>\n    <clear />\n    <add key="libs" value="https://pkgs.dev.azure.com/contoso/_packaging/libs/nuget/v3/index.json" />\n  </packageSources>\n</configuration>\n',
+};
+
 // ---------------------------------------------------------------------------------------------------
 
 describe('overview.md examples (each ```yaml block as a job: packaged tasks, runner, emulators)', function () {
@@ -269,6 +313,7 @@ describe('overview.md examples (each ```yaml block as a job: packaged tasks, run
     h = await harness();
     suite = mkdtempSync(join(tmpdir(), 'mi-examples-'));
     await seedVersionFile();
+    await seedAppProjects();
     // The publisher of the publishing example, with the agent's identity as its member.
     const agent = h.emu.world.identities.find((i) => i.key === AGENT_VM.key)!;
     marketplace = await startMarketplace({ tokens: h.emu.tokens, publishers: { 'contoso-platform': [agent.objectId] }, organizations: ['contoso', 'fabrikam'] });
@@ -329,8 +374,23 @@ describe('overview.md examples (each ```yaml block as a job: packaged tasks, run
     await git(dir, ['push', '--quiet', 'origin', 'HEAD:main']);
   }
 
-  /** https://dev.azure.com/{org}/… and https://{org}.visualstudio.com/… → the emulator. */
+  /** The package projects of the feed examples, committed to contoso/Web/app's main branch. */
+  async function seedAppProjects(): Promise<void> {
+    const dir = join(suite, 'app-seed');
+    await git(suite, ['clone', '--quiet', repositoryIn(h.emu.world, 'contoso', 'Web', 'app').bareDir, dir]);
+    for (const [file, text] of Object.entries(APP_PROJECT_FILES)) {
+      mkdirSync(dirname(join(dir, file)), { recursive: true });
+      writeFileSync(join(dir, file), rewrite(text));
+    }
+    await git(dir, ['add', '.']);
+    await git(dir, ['commit', '--quiet', '-m', 'Package projects of the feed examples']);
+    await git(dir, ['push', '--quiet', 'origin', 'HEAD:main']);
+  }
+
+  /** https://dev.azure.com/{org}/…, https://{org}.visualstudio.com/… and their package hosts → the emulator. */
   const rewrite = (text: string): string => text
+    .replace(/https:\/\/pkgs\.dev\.azure\.com\//g, `${h.emu.devops.url}/`)
+    .replace(/https:\/\/([A-Za-z0-9-]+)\.pkgs\.visualstudio\.com\//g, (_, org: string) => `${h.emu.devops.url}/${org}/`)
     .replace(/https:\/\/dev\.azure\.com\//g, `${h.emu.devops.url}/`)
     .replace(/https:\/\/([A-Za-z0-9-]+)\.visualstudio\.com\/(?:DefaultCollection\/)?/g, (_, org: string) => `${h.emu.devops.url}/${org}/`);
 
@@ -357,13 +417,24 @@ describe('overview.md examples (each ```yaml block as a job: packaged tasks, run
     const powershell = /^\s*-\s*(pwsh|powershell):/m.test(example.yaml);
     const title = `line ${example.line} (${example.heading})${example.expectFailure ? ' fails as the page says' : ' succeeds'}`
       + (powershell && !PWSH ? ' (its PowerShell steps are checked, not run: no pwsh on this machine)' : '');
-    it(title, async () => {
+    it(title, async function () {
+      const tool = example.requires && installed(example.requires);
+      if (example.requires && !tool) {
+        console.log(`      pending: ${example.requires} is not installed here (line ${example.line})`);
+        this.skip();
+      }
       const job = await toJob(example, rewrite, example.thisRepository ? resolve('node_modules') : undefined);
       const agentRoot = example.thisRepository ? agentWithThisRepository() : job.checkoutSelf ? await agentWithSelf() : undefined;
+      const rustup = process.env['RUSTUP_HOME'] ?? join(homedir(), '.rustup');
       const result: JobResult = await h.run(job.steps, {
         ...(agentRoot ? { agentRoot } : {}),
-        ...(example.thisRepository ? { env: { MARKETPLACE_SERVICE_URL: marketplace.url } } : {}),
         variables: { 'Build.Repository.Name': 'app', 'Build.Repository.Uri': h.emu.devops.cloneUrl('contoso', 'Web', 'app') },
+        // The agent's environment where the tool lives: its folder on PATH, and rustup's home (the runner's HOME is new).
+        env: {
+          ...(example.thisRepository ? { MARKETPLACE_SERVICE_URL: marketplace.url } : {}),
+          ...(tool ? { PATH: `${dirname(tool)}:${process.env['PATH'] ?? ''}` } : {}),
+          ...(existsSync(rustup) ? { RUSTUP_HOME: rustup } : {}),
+        },
       });
       checkUnrun(job, result);
       if (example.thisRepository) {

@@ -85,6 +85,11 @@ describe('benchmark statistics and report (scripts/bench.ts)', () => {
     assert.match(budgets.find((b) => b.id === 'rss')!.note ?? '', /credential helper/);
     assert.equal(buildBudgets(measures, sizes, { count: 1000, repeated: 0, peakInFlight: 1, perProjectRequests: 50 }).find((b) => b.id === 'list')!.status, 'missed',
       'per-project pages fetched one at a time miss the budget');
+    const feeds = (withFeeds: number[], failure?: string): string =>
+      buildBudgets([ms('auth.nofeeds', [800, 810, 820]), ms('auth.feeds5', withFeeds, 'auth.nofeeds', failure)], sizes, {}).find((b) => b.id === 'feeds')!.status;
+    assert.equal(feeds([840, 850, 860]), 'met', 'five feeds: +40 ms');
+    assert.equal(feeds([860, 870, 880]), 'missed', 'five feeds: +60 ms');
+    assert.equal(feeds([], 'Feed x does not exist'), 'failing');
 
     const report: BenchReport = {
       schema: 1, startedAt: '2026-01-01T00:00:00.000Z', durationMs: 61_000, commit: 'abc1234', runs: 3,

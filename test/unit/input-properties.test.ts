@@ -21,6 +21,7 @@ import { cloneUrl, isValidName, parseRepository, type RepositoryRef } from '../.
 import { readAuthenticateSettings } from '../../src/tasks/authenticate/settings';
 import { COMMANDS, readRepositorySettings } from '../../src/tasks/repository/settings';
 import { pathInside, pathInsideOneOf } from '../../src/core/workspace';
+import { parseFeeds } from '../../src/feeds/feed';
 
 const LOOPBACK = '127.0.0.1:8080';
 const EMULATOR: HostPolicy = parseLoopbackHosts('ManagedIdentity.TestHosts', LOOPBACK);
@@ -240,6 +241,38 @@ describe('input parsers, for any string (fast-check)', function () {
     }, 4000);
   });
 
+  it('parseFeeds: every URL a client gets is an Azure Artifacts host over https (or a listed loopback host), or one InputError', () => {
+    const feedSlot = fc.oneof(fc.constantFrom('libs', 'libs@Release', 'a.b_c-d', GUID, 'Shared Tools', 'Shared%20Tools', '_packaging', 'x@y@z'), fragmentText);
+    const client = fc.constantFrom('npm/registry/', 'pypi/simple/', 'pypi/upload/', 'nuget/v3/index.json', 'maven/v1', 'Cargo/index/', 'nuget/v2/', '');
+    const host = fc.constantFrom('https://pkgs.dev.azure.com/contoso/', 'https://contoso.pkgs.visualstudio.com/', 'sparse+https://pkgs.dev.azure.com/contoso/',
+      'https://pkgs.dev.azure.com.evil.test/contoso/', 'http://pkgs.dev.azure.com/contoso/', `http://${LOOPBACK}/contoso/`, 'https://feeds.dev.azure.com/contoso/', 'https://u:p@pkgs.dev.azure.com/contoso/');
+    const feedLine = fc.oneof(
+      fc.tuple(host, fc.constantFrom('', 'Web/', 'Shared%20Tools/'), feedSlot, client).map(([h, p, f, c]) => `${h}${p}_packaging/${f}/${c}`),
+      fc.tuple(slot, feedSlot, fc.boolean()).map(([o, f, project]) => (project ? `${o}/Web/${f}` : `${o}/${f}`)),
+    );
+    const lines = fc.array(fc.oneof({ weight: 8, arbitrary: feedLine }, { weight: 1, arbitrary: text }), { minLength: 1, maxLength: 2 })
+      .chain((ls) => fc.tuple(fc.constant(ls), fc.array(fc.constantFrom('', '', ' as alias', ' as x y', '  # note'), { minLength: ls.length, maxLength: ls.length })))
+      .map(([ls, suffixes]) => ls.map((l, i) => `${l}${suffixes[i]}`).join('\n'));
+    const policies = fc.constantFrom<[HostPolicy, Organization | undefined]>([AZURE_DEVOPS_ONLY, HOME_AZURE], [EMULATOR, HOME_EMULATOR], [EMULATOR, undefined]);
+    check('parseFeeds', fc.tuple(lines, policies), ([value, [policy, home]]) => {
+      const feeds = outcome(() => parseFeeds('feeds', value, policy, home), ['feeds']);
+      for (const feed of feeds ?? []) {
+        assert.match(feed.org, ORG_NAME);
+        assert.match(feed.name, /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
+        assert.doesNotMatch(feed.feed, /[/\\\s#?]/);
+        assert.ok(feed.urls.size > 0);
+        for (const url of [...feed.urls.values(), feed.api.url]) {
+          const u = new URL(url);
+          assert.ok(!u.username && !u.password && !u.search && !u.hash, url);
+          const azure = u.protocol === 'https:' && u.port === '' && ['pkgs.dev.azure.com', 'feeds.dev.azure.com', `${feed.org.toLowerCase()}.pkgs.visualstudio.com`].includes(u.hostname);
+          assert.ok(azure || policy.loopbackHosts.includes(u.host), `${url} may not receive the token`);
+          assert.ok(u.hostname === `${feed.org.toLowerCase()}.pkgs.visualstudio.com` || decodeURIComponent(u.pathname).split('/')[1] === feed.org, `${url} is in organization ${feed.org}`);
+        }
+      }
+      return (feeds?.length ?? 0) > 0;
+    }, 2000);
+  });
+
   describe('paths', () => {
     let root: string;
     let workspace: string;
@@ -357,7 +390,7 @@ describe('input parsers, for any string (fast-check)', function () {
     });
 
     it('readAuthenticateSettings: verified organizations and a safe variable name, or one InputError', () => {
-      const names = ['clientId', 'objectId', 'resourceId', 'variableName', 'isOutput', 'organizations', 'verify', 'configureGit'];
+      const names = ['clientId', 'objectId', 'resourceId', 'variableName', 'isOutput', 'organizations', 'verify', 'configureGit', 'feeds', 'onlyAddExtraIndex'];
       const inputs = fc.dictionary(fc.constantFrom(...names), fc.oneof(inputText, fc.constantFrom('true', 'false', 'contoso\nfabrikam', GUID)), { maxKeys: 5 });
       check('readAuthenticateSettings', fc.tuple(inputs, fc.constantFrom(LOOPBACK, '', 'evil.test:1')), ([given, testHosts]) => {
         const variables: Record<string, string> = { 'System.CollectionUri': `http://${LOOPBACK}/contoso/`, 'ManagedIdentity.TestHosts': testHosts };
