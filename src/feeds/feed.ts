@@ -85,17 +85,6 @@ function validFeedPart(value: string): boolean {
   return extra === undefined && FEED_NAME.test(name) && (view === undefined || FEED_NAME.test(view));
 }
 
-/**
- * Hosts that may receive the token for a feed: what `isTokenHost` allows, plus the legacy
- * `{org}.pkgs.visualstudio.com` over https. Today's isTokenHost accepts only three-label
- * `*.visualstudio.com` hosts; the legacy package host has four and is Azure Artifacts' own (docs:
- * artifacts/npm/npmrc.md, "legacy URL"), so it is allowed here, by name and nothing wider.
- */
-export function isFeedHost(url: URL, policy: HostPolicy): boolean {
-  if (isTokenHost(url, policy)) return true;
-  return url.protocol === 'https:' && !url.username && !url.password && (url.port === '' || url.port === '443') && LEGACY_PKGS.test(url.hostname.toLowerCase());
-}
-
 interface Location {
   /** `https://pkgs.dev.azure.com/{org}/` (or the legacy host, or the emulator's `{origin}/{org}/`). */
   readonly packages: string;
@@ -150,7 +139,7 @@ function parseUrlLine(input: string, line: number, text: string, value: string, 
   }
   if (url.username || url.password) throw lineError(input, line, text, 'holds credentials');
   if (url.search || url.hash || /[\s\\]/.test(value)) throw lineError(input, line, text);
-  if (!isFeedHost(url, policy)) {
+  if (!isTokenHost(url, policy)) {
     throw new InputError(input, text, `line ${line} is not an Azure Artifacts feed URL: refusing to send the Azure DevOps token to ${url.protocol}//${url.host} (feeds live on https://pkgs.dev.azure.com/{org}/… or https://{org}.pkgs.visualstudio.com/…)`);
   }
   const segments = url.pathname.split('/').filter(Boolean);
@@ -231,7 +220,7 @@ export function parseFeeds(input: string, value: string | undefined, policy: Hos
       : parseNameLine(input, line, text, body, policy, home, name);
     // Every URL the token will be sent to, built or written, passes the token-host rule once more.
     for (const url of [...feed.urls.values(), `${feed.api.url}${feed.apiPath}`]) {
-      if (!isFeedHost(new URL(url), policy)) throw lineError(input, line, text, `leads to ${url}, which may not receive the token`);
+      if (!isTokenHost(new URL(url), policy)) throw lineError(input, line, text, `leads to ${url}, which may not receive the token`);
     }
     feeds.push(feed);
   });

@@ -8,11 +8,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../../src/core/errors';
-import { AZURE_DEVOPS_ONLY, parseLoopbackHosts, parseOrganization } from '../../src/devops/organizations';
+import { AZURE_DEVOPS_ONLY, isTokenHost, parseLoopbackHosts, parseOrganization } from '../../src/devops/organizations';
 import type { AzureDevOpsToken } from '../../src/identity/managed-identity';
 import type { IdentitySource } from '../../src/identity/source';
 import { configureFeeds, removeFeedConfiguration, renewalClientId } from '../../src/feeds/configure';
-import { isFeedHost, parseFeeds } from '../../src/feeds/feed';
+import { parseFeeds } from '../../src/feeds/feed';
 import type { FeedJob } from '../../src/feeds/job';
 import { withServers } from '../../src/feeds/maven';
 import { nerfDart, withoutCredentials } from '../../src/feeds/npm';
@@ -77,8 +77,8 @@ describe('feeds: the feed lines', () => {
     const ok = ['https://pkgs.dev.azure.com/x', 'https://contoso.pkgs.visualstudio.com/x', 'https://CONTOSO.PKGS.VISUALSTUDIO.COM/x'];
     const refused = ['https://contoso.pkgs.visualstudio.com.evil.test/x', 'https://a.b.pkgs.visualstudio.com/x', 'http://contoso.pkgs.visualstudio.com/x',
       'https://contoso.pkgs.visualstudio.com:8443/x', 'https://u:p@contoso.pkgs.visualstudio.com/x', 'https://evil.test/x'];
-    for (const u of ok) assert.ok(isFeedHost(new URL(u), AZURE_DEVOPS_ONLY), u);
-    for (const u of refused) assert.ok(!isFeedHost(new URL(u), AZURE_DEVOPS_ONLY), u);
+    for (const u of ok) assert.ok(isTokenHost(new URL(u), AZURE_DEVOPS_ONLY), u);
+    for (const u of refused) assert.ok(!isTokenHost(new URL(u), AZURE_DEVOPS_ONLY), u);
     for (const line of ['https://pkgs.dev.azure.com.evil.test/contoso/_packaging/libs/npm/registry/', 'https://dev.azure.com/contoso/_packaging/libs/npm/registry/']) {
       assert.throws(() => parseFeeds('feeds', line, AZURE_DEVOPS_ONLY), InputError, line);
     }
