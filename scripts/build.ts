@@ -10,12 +10,17 @@
  *   Each bundle calls only the clients its own src/ files name (`get<Name>Api()`) with a bearer handler, so
  *   the others are replaced by stubs whose every export throws "… is not bundled": a new use fails loudly,
  *   never silently, and adding a `get<Name>Api()` call to a src/ file bundles that client again. (So
- *   Authenticate's main.js, which only asks connectionData, carries neither GitApi nor CoreApi.)
+ *   Authenticate's main.bundle.js, which only asks connectionData, carries neither GitApi nor CoreApi.)
  * - Modules that only rare paths use are loaded on first use instead of at start (LAZY_MODULES): the proxy
- *   agents (only with a proxy) and qs (typed-rest-client's own query parameters, which node-api never passes).
+ *   agents (only with a proxy), qs (typed-rest-client's own query parameters, which node-api never passes) and
+ *   zlib (typed-rest-client gunzips answers only when they come gzipped, and nothing the tasks send asks for that).
  * - Node defines `FormData` as a lazy global whose first read loads undici (~20 ms). @typespec/ts-http-runtime
  *   reads it on every request (`typeof FormData !== "undefined" && body instanceof FormData`). The bundles
  *   see a stand-in instead that asks the real class only about values that are FormData objects.
+ *
+ * - Each entry is two files: `<name>.bundle.js`, the bundle, and `<name>.js` (what task.json and git start), a
+ *   few KB that turn on Node's compile cache in a per-user directory (src/core/compile-cache.ts) and then require
+ *   the bundle, so that Node 24 reads the bundles' compiled code from there instead of parsing them again.
  *
  * @azure/identity (with msal, ≈ 400 KB) is its own file in each task folder, azure-identity.js, required
  * only when a token is asked of the library: the git credential helper asks IMDS and App Service directly
@@ -126,6 +131,8 @@ export { FormData };`,
 export const LAZY_MODULES: ReadonlyArray<{ readonly importer: RegExp; readonly module: RegExp }> = [
   { importer: /@typespec[\\/]ts-http-runtime[\\/].*[\\/]proxyPolicy\.js$/, module: /^https?-proxy-agent$/ },
   { importer: /typed-rest-client[\\/]Util\.js$/, module: /^qs$/ },
+  // Only to gunzip an answer sent with Content-Encoding: gzip, which nothing the bundles call asks for.
+  { importer: /typed-rest-client[\\/]Util\.js$/, module: /^zlib$/ },
 ];
 
 const LAZY_NAMESPACE = 'lazy';
@@ -156,6 +163,46 @@ module.exports = new Proxy({}, {
     }));
   },
 };
+
+/** The bundle of entry `name` (main → main.bundle.js); `<name>.js` is its start file (startOptions). */
+export function bundleFile(name: string): string {
+  return `${name}.bundle.js`;
+}
+
+/** `<Task name>-<version>` from tasks/<folder>/task.json: the compile cache directory of that task version. */
+export function compileCacheKey(folder: string): string {
+  const task = JSON.parse(readFileSync(join('tasks', folder, 'task.json'), 'utf8')) as { name: string; version: { Major: number; Minor: number; Patch: number } };
+  const key = `${task.name}-${task.version.Major}.${task.version.Minor}.${task.version.Patch}`;
+  if (!/^[A-Za-z0-9.-]+$/.test(key)) throw new Error(`tasks/${folder}/task.json: name and version give an unusable cache key '${key}'`);
+  return key;
+}
+
+/**
+ * The esbuild options of `<name>.js`, the file task.json (or git, for the credential helper) starts: it turns
+ * on Node's compile cache for task version `key` (src/core/compile-cache.ts), then requires `<name>.bundle.js`,
+ * so that the bundle, and azure-identity.js when it is needed, are compiled from the cache. A few KB, compiled
+ * without it.
+ */
+export function startOptions(name: string, outfile: string, key: string): BuildOptions {
+  const cache = join(__dirname, '..', 'src', 'core', 'compile-cache.ts');
+  return {
+    stdin: {
+      contents: `require(${JSON.stringify(cache)}).startCompileCache(${JSON.stringify(key)});\nrequire(${JSON.stringify(`./${bundleFile(name)}`)});\n`,
+      resolveDir: dirname(outfile),
+      sourcefile: `${name}-start.js`,
+      loader: 'js',
+    },
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: true,
+    legalComments: 'none',
+    external: [`./${bundleFile(name)}`],
+    logLevel: 'warning',
+  };
+}
 
 /** The file @azure/identity is bundled into, next to each entry bundle. */
 export const IDENTITY_BUNDLE = 'azure-identity.js';
@@ -217,13 +264,16 @@ async function main(): Promise<void> {
     const identity = join('tasks', folder, IDENTITY_BUNDLE);
     await build(identityBundleOptions(identity));
     sizes.push(`${folder}/${IDENTITY_BUNDLE} ${kib(statSync(identity).size)}`);
+    const key = compileCacheKey(folder);
     for (const [name, entry] of Object.entries(entries)) {
-      const outfile = join('tasks', folder, `${name}.js`);
+      const outfile = join('tasks', folder, bundleFile(name));
       const result = await build(bundleOptions(entry, outfile, await usedClientsOf(entry)));
       const copies = taskLibCopies(result.metafile);
-      if (copies.size > 1) throw new Error(`${folder}/${name}.js bundles ${copies.size} copies of azure-pipelines-task-lib: ${[...copies].join(', ')}`);
+      if (copies.size > 1) throw new Error(`${folder}/${bundleFile(name)} bundles ${copies.size} copies of azure-pipelines-task-lib: ${[...copies].join(', ')}`);
       writeFileSync(join('.tmp', `${folder}.${name}.meta.json`), JSON.stringify(result.metafile));
-      sizes.push(`${folder}/${name}.js ${kib(statSync(outfile).size)}`);
+      const start = join('tasks', folder, `${name}.js`);
+      await build(startOptions(name, start, key));
+      sizes.push(`${folder}/${bundleFile(name)} ${kib(statSync(outfile).size)} (+ ${name}.js ${kib(statSync(start).size)})`);
     }
   }
   console.log(`Built ${Object.keys(TASKS).length} task(s) in ${Date.now() - started} ms: ${sizes.join(', ')}.`);
