@@ -189,6 +189,14 @@ util.decompressGzippedContent(gzipped, 'utf-8').then((text) => console.log(text)
     assert.equal(result.stdout.trim(), '{"ok":1}');
   });
 
+  it('keeps of @azure/core-rest-pipeline only the headers and request the identity transport uses (no logger, no policies)', async () => {
+    const result = await build({ ...bundleOptions('src/tasks/credential-helper.ts', join(dir, 'helper.js'), new Set(['locationsapi'])), write: false });
+    const kept = Object.entries(Object.values(result.metafile.outputs)[0]!.inputs)
+      .filter(([file, input]) => /@azure[\\/]core-rest-pipeline|@typespec[\\/]ts-http-runtime/.test(file) && input.bytesInOutput > 10)
+      .map(([file]) => file.replace(/^.*node_modules[\\/]/, ''));
+    assert.deepEqual(kept.sort(), ['@azure/core-rest-pipeline/dist/esm/httpHeaders.js', '@azure/core-rest-pipeline/dist/esm/pipelineRequest.js', '@typespec/ts-http-runtime/dist/esm/httpHeaders.js', '@typespec/ts-http-runtime/dist/esm/pipelineRequest.js', '@typespec/ts-http-runtime/dist/esm/util/uuidUtils.js']);
+  });
+
   it('azure-identity.js holds the credentials src/identity/managed-identity.ts uses, and neither the rest of the package nor jsonwebtoken', async () => {
     const picked = /export type IdentityLibrary = Pick<typeof import\('@azure\/identity'\), ([^>]+)>/.exec(readFileSync('src/identity/managed-identity.ts', 'utf8'));
     assert.ok(picked, 'src/identity/managed-identity.ts declares IdentityLibrary');
