@@ -184,6 +184,7 @@ export class DirectTransport implements HttpClient {
  * Whether @azure/identity's own transport would send a request for `url` through a proxy, by the rules of
  * @typespec/ts-http-runtime 0.3.6 policies/proxyPolicy.js: HTTPS_PROXY, else ALL_PROXY, else HTTP_PROXY (each
  * upper case first, then lower case), unless NO_PROXY lists the host exactly or a '.suffix' of it.
+ * test/unit/identity-source.test.ts runs the installed policy next to it.
  */
 export function environmentProxyApplies(url: string, env: NodeJS.ProcessEnv): boolean {
   const value = (name: string): string | undefined => env[name] || env[name.toLowerCase()] || undefined;
