@@ -15,6 +15,11 @@
  * environment and Node binary; for the helper, `node <empty .js file>` fed the same stdin with the same
  * environment. So both sides carry Node's own start, the runner's spawn and pipes, and nothing else.
  *
+ * Next to the wall time, each process's CPU time (user + system, all threads, from `process.cpuUsage()` at its 'exit'
+ * event, through a `--require` probe that both sides load): on a machine other jobs share, wall time mostly measures
+ * the wait for a core, CPU time much less so. (The CPU figure ends at 'exit': a cold run's cache write after it is in
+ * the wall time only.)
+ *
  * Cold: every run gets a new HOME, so the compile cache (under HOME) is empty and the task writes it at exit.
  * Warm: one HOME for the series, after one discarded run that fills it. Runs alternate baseline / subject, so
  * drift on a shared machine hits both; each figure is reported as the ratio of the medians and as the median
@@ -25,7 +30,7 @@
  * `benchStart()` and `startReport()` are used by `npm run bench` (`--only start`).
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { installVsix, runJob } from '../test/agent/runner';
@@ -52,6 +57,10 @@ export interface StartSeries {
   readonly baselineMs: readonly number[];
   /** subject / baseline of each alternating pair. */
   readonly pairRatios: readonly number[];
+  /** CPU time (user + system) of each process, ms. */
+  readonly subjectCpuMs: readonly number[];
+  readonly baselineCpuMs: readonly number[];
+  readonly cpuPairRatios: readonly number[];
   readonly failure?: string;
 }
 
@@ -104,20 +113,46 @@ function timedNode(nodePath: string, args: readonly string[], env: Record<string
   });
 }
 
+interface Run {
+  readonly ms: number;
+  readonly cpuMs: number;
+}
+type Attempt = { readonly run: Run; readonly failure?: undefined } | { readonly run?: undefined; readonly failure: string };
+
+/** Preloaded into both sides: writes the process's CPU time (ms) to $BENCH_CPU_FILE at exit. */
+const CPU_PROBE = `process.on('exit', () => { const u = process.cpuUsage(); require('fs').writeFileSync(process.env.BENCH_CPU_FILE, String((u.user + u.system) / 1000)); });\n`;
+
+function readCpu(file: string): number | undefined {
+  try {
+    const ms = Number(readFileSync(file, 'utf8'));
+    rmSync(file, { force: true });
+    return Number.isFinite(ms) && ms > 0 ? ms : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 class Series {
   readonly subjectMs: number[] = [];
   readonly baselineMs: number[] = [];
   readonly pairRatios: number[] = [];
+  readonly subjectCpuMs: number[] = [];
+  readonly baselineCpuMs: number[] = [];
+  readonly cpuPairRatios: number[] = [];
   failure?: string;
   constructor(readonly node: NodeLine, readonly nodeVersion: string, readonly cache: CacheState, readonly subject: Subject) {}
-  add(baseline: number, subject: number): void {
-    this.baselineMs.push(baseline);
-    this.subjectMs.push(subject);
-    this.pairRatios.push(subject / baseline);
+  add(baseline: Run, subject: Run): void {
+    this.baselineMs.push(baseline.ms);
+    this.subjectMs.push(subject.ms);
+    this.pairRatios.push(subject.ms / baseline.ms);
+    this.baselineCpuMs.push(baseline.cpuMs);
+    this.subjectCpuMs.push(subject.cpuMs);
+    this.cpuPairRatios.push(subject.cpuMs / baseline.cpuMs);
   }
   result(): StartSeries {
     return { node: this.node, nodeVersion: this.nodeVersion, cache: this.cache, subject: this.subject, subjectMs: this.subjectMs,
-      baselineMs: this.baselineMs, pairRatios: this.pairRatios, ...(this.failure ? { failure: this.failure } : {}) };
+      baselineMs: this.baselineMs, pairRatios: this.pairRatios, subjectCpuMs: this.subjectCpuMs, baselineCpuMs: this.baselineCpuMs,
+      cpuPairRatios: this.cpuPairRatios, ...(this.failure ? { failure: this.failure } : {}) };
   }
 }
 
@@ -134,6 +169,8 @@ export async function benchStart(options: StartBenchOptions = {}): Promise<Start
     const auth = tasks.get('ManagedIdentityAuthenticate');
     if (!auth) throw new Error(`${vsix} has no ManagedIdentityAuthenticate task`);
     const empty = writeEmptyTask(join(scratch, 'empty-task'));
+    const probe = join(scratch, 'cpu-probe.js');
+    writeFileSync(probe, CPU_PROBE);
     const emptyScript = join(empty, 'main.js');
     const helper = join(auth, 'credential-helper.js');
     const host = new URL(emu.devops.url).host;
@@ -149,25 +186,32 @@ export async function benchStart(options: StartBenchOptions = {}): Promise<Start
     for (const node of options.nodes ?? ['20', '24'] as const) {
       const nodePath = node === '20' ? process.execPath : node24Path();
       const nodeVersion = (await timedNode(nodePath, ['--version'], scrubbedEnv(), '')).stdout.trim();
-      const job = async (task: string, home: string): Promise<{ ms?: number; failure?: string }> => {
+      let count = 0;
+      const cpuFile = (): string => join(scratch, `cpu-${count++}`);
+      const job = async (task: string, home: string): Promise<Attempt> => {
+        const file = cpuFile();
         const result = await runJob({
           steps: [{ task, inputs: { organizations: 'contoso', verify: 'true' } }],
           variables: jobVariables(emu),
-          env: { ...emu.env(), HOME: home },
+          env: { ...emu.env(), HOME: home, NODE_OPTIONS: `--require ${probe}`, BENCH_CPU_FILE: file },
           nodePath,
           skipPostJobSteps: true,
         });
         rmSync(result.dirs.agentRoot, { recursive: true, force: true });
         const step = result.steps.find((s) => s.phase === 'main');
         if (result.result !== 'Succeeded') return { failure: (step?.errors[0] ?? step?.log.at(-1) ?? result.result).slice(0, 300) };
-        return { ms: step?.durationMs };
+        const cpuMs = readCpu(file);
+        return step?.durationMs !== undefined && cpuMs !== undefined ? { run: { ms: step.durationMs, cpuMs } } : { failure: 'no duration or CPU time' };
       };
-      const helperGet = async (script: string, home: string, expectPassword: boolean): Promise<{ ms?: number; failure?: string }> => {
-        const t = await timedNode(nodePath, expectPassword ? [script, session, 'get'] : [script], scrubbedEnv({ ...emu.env(), HOME: home }), request);
+      const helperGet = async (script: string, home: string, expectPassword: boolean): Promise<Attempt> => {
+        const file = cpuFile();
+        const args = ['--require', probe, script, ...(expectPassword ? [session, 'get'] : [])];
+        const t = await timedNode(nodePath, args, scrubbedEnv({ ...emu.env(), HOME: home, BENCH_CPU_FILE: file }), request);
         if (t.exitCode !== 0 || (expectPassword && !/^password=./m.test(t.stdout))) return { failure: `exit ${t.exitCode}: ${t.stderr.trim().slice(0, 200) || 'no password answered'}` };
-        return { ms: t.ms };
+        const cpuMs = readCpu(file);
+        return cpuMs === undefined ? { failure: 'no CPU time' } : { run: { ms: t.ms, cpuMs } };
       };
-      const subjects: Array<[Subject, (home: string) => Promise<{ ms?: number; failure?: string }>, (home: string) => Promise<{ ms?: number; failure?: string }>]> = [
+      const subjects: Array<[Subject, (home: string) => Promise<Attempt>, (home: string) => Promise<Attempt>]> = [
         ['auth', (home) => job(empty, home), (home) => job(auth, home)],
         ['helper', (home) => helperGet(emptyScript, home, false), (home) => helperGet(helper, home, true)],
       ];
@@ -183,12 +227,12 @@ export async function benchStart(options: StartBenchOptions = {}): Promise<Start
             const home = cache === 'cold' ? newHome() : warmHome;
             const b = await baseline(home);
             const s = await measured(home);
-            if (b.failure || s.failure || b.ms === undefined || s.ms === undefined) series.failure = b.failure ?? s.failure ?? 'no duration';
-            else series.add(b.ms, s.ms);
+            if (b.run && s.run) series.add(b.run, s.run);
+            else series.failure = b.failure ?? s.failure;
           }
           const r = series.result();
           out.push(r);
-          log(`${describeSeries(r)}: ${r.failure ? `FAILED: ${r.failure}` : `${ratioOfMedians(r).toFixed(2)} × (${median(r.subjectMs).toFixed(0)} vs ${median(r.baselineMs).toFixed(0)} ms)`}`);
+          log(`${describeSeries(r)}: ${r.failure ? `FAILED: ${r.failure}` : `${ratioOfMedians(r).toFixed(2)} × (${median(r.subjectMs).toFixed(0)} vs ${median(r.baselineMs).toFixed(0)} ms); CPU ${median(r.cpuPairRatios).toFixed(2)} × (${median(r.subjectCpuMs).toFixed(0)} vs ${median(r.baselineCpuMs).toFixed(0)} ms)`}`);
         }
       }
     }
@@ -228,9 +272,14 @@ export function startReport(series: readonly StartSeries[]): { measures: Measure
     const failure = s.failure ? { failure: s.failure } : {};
     measures.push({ id: base, label: `${emptyLabel}, Node ${s.node} (${s.cache})`, unit: 'ms', samples: s.baselineMs, ...(s.baselineMs.length ? { summary: summarize(s.baselineMs) } : {}), ...failure });
     measures.push({ id: seriesId(s, 'subject'), label: describeSeries(s), unit: 'ms', samples: s.subjectMs, ...(s.subjectMs.length ? { summary: summarize(s.subjectMs) } : {}), baseline: base, ...failure });
+    if (s.subjectCpuMs.length) {
+      measures.push({ id: `${base}.cpu`, label: `CPU time, ${emptyLabel}, Node ${s.node} (${s.cache})`, unit: 'ms', samples: s.baselineCpuMs, summary: summarize(s.baselineCpuMs) });
+      measures.push({ id: `${seriesId(s, 'subject')}.cpu`, label: `CPU time, ${describeSeries(s)}`, unit: 'ms', samples: s.subjectCpuMs, summary: summarize(s.subjectCpuMs), baseline: `${base}.cpu` });
+    }
     if (s.pairRatios.length) {
       const pairs = summarize(s.pairRatios);
-      notes.push(`${describeSeries(s)} (${s.nodeVersion}): ${ratioOfMedians(s).toFixed(2)} × the ${emptyLabel} (ratio of medians); paired ratios median ${pairs.median.toFixed(2)}, ${pairs.min.toFixed(2)}–${pairs.max.toFixed(2)}`);
+      const cpu = summarize(s.cpuPairRatios);
+      notes.push(`${describeSeries(s)} (${s.nodeVersion}): ${ratioOfMedians(s).toFixed(2)} × the ${emptyLabel} (ratio of medians); paired ratios median ${pairs.median.toFixed(2)}, ${pairs.min.toFixed(2)}–${pairs.max.toFixed(2)}; CPU time ${cpu.median.toFixed(2)} × (${median(s.subjectCpuMs).toFixed(0)} vs ${median(s.baselineCpuMs).toFixed(0)} ms)`);
     }
     if (s.node === '24' && s.cache === 'warm') {
       const id = `start.${s.subject}`;

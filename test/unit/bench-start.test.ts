@@ -7,7 +7,8 @@ import { runJob } from '../agent/runner';
 import { START_BUDGET, startReport, writeEmptyTask, type StartSeries } from '../../scripts/bench-start';
 
 const series = (over: Partial<StartSeries>): StartSeries => ({
-  node: '24', nodeVersion: 'v24.21.0', cache: 'warm', subject: 'auth', subjectMs: [150, 160, 170], baselineMs: [80, 80, 80], pairRatios: [1.875, 2, 2.125], ...over,
+  node: '24', nodeVersion: 'v24.21.0', cache: 'warm', subject: 'auth', subjectMs: [150, 160, 170], baselineMs: [80, 80, 80], pairRatios: [1.875, 2, 2.125],
+  subjectCpuMs: [120, 130, 140], baselineCpuMs: [60, 60, 60], cpuPairRatios: [2, 2.17, 2.33], ...over,
 });
 
 describe('start-up benchmark (scripts/bench-start.ts)', function () {
@@ -41,11 +42,12 @@ describe('start-up benchmark (scripts/bench-start.ts)', function () {
     const auth = report.measures.find((m) => m.id === 'start.auth.node24.warm')!;
     assert.equal(auth.baseline, 'start.auth.node24.warm.empty');
     assert.equal(report.measures.find((m) => m.id === auth.baseline)!.summary!.median, 80);
-    assert.match(report.notes[0]!, /Authenticate main, Node 24, warm cache \(v24\.21\.0\): 2\.00 × the empty Node task \(ratio of medians\); paired ratios median 2\.00/);
+    assert.match(report.notes[0]!, /Authenticate main, Node 24, warm cache \(v24\.21\.0\): 2\.00 × the empty Node task \(ratio of medians\); paired ratios median 2\.00, 1\.88–2\.13; CPU time 2\.17 × \(130 vs 60 ms\)/);
+    assert.equal(report.measures.find((m) => m.id === 'start.auth.node24.warm.cpu')!.baseline, 'start.auth.node24.warm.empty.cpu');
   });
 
   it('marks a budget failing when its series failed', () => {
-    const report = startReport([series({ subjectMs: [], baselineMs: [], pairRatios: [], failure: 'exit 1: boom' })]);
+    const report = startReport([series({ subjectMs: [], baselineMs: [], pairRatios: [], subjectCpuMs: [], baselineCpuMs: [], cpuPairRatios: [], failure: 'exit 1: boom' })]);
     assert.deepEqual(report.budgets.map((b) => [b.status, b.note]), [['failing', 'exit 1: boom']]);
     assert.equal(report.measures[1]!.failure, 'exit 1: boom');
   });
