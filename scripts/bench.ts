@@ -14,7 +14,9 @@
  * Runs alternate baseline / subject, after one discarded warm-up pair, so drift hits both sides; on a
  * busy machine read the ratios (and the spread), not the absolute times.
  *
- * Options: --runs N (default 7), --only auth,helper,checkout,list,feeds (default all; feeds is scripts/bench-feeds.ts).
+ * Start-up on Node 20 and Node 24, cold and warm compile cache, against an empty Node task: scripts/bench-start.ts.
+ *
+ * Options: --runs N (default 7), --only auth,helper,checkout,list,feeds,start (default all; feeds is scripts/bench-feeds.ts).
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -29,6 +31,7 @@ import { addBulkOrganization, isolatedGitEnv, scrubbedEnv } from '../test/emulat
 import { writeSession } from '../src/git/session';
 import { benchCheckout, CHECKOUT_CASES } from './bench-checkout';
 import { benchFeeds, feedsBudget, feedsNotes } from './bench-feeds';
+import { benchStart, startReport } from './bench-start';
 import { quantile, summarize, type Summary } from './stats';
 
 export { quantile, summarize, type Summary };
@@ -199,7 +202,7 @@ function parseOptions(argv: readonly string[]): Options {
   };
   const runs = Number(value('runs') ?? 7);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer (got '${value('runs')}')`);
-  const all = ['auth', 'helper', 'checkout', 'list', 'feeds'];
+  const all = ['auth', 'helper', 'checkout', 'list', 'feeds', 'start'];
   const only = new Set((value('only') ?? all.join(',')).split(',').map((s) => s.trim()).filter(Boolean));
   for (const name of only) if (!all.includes(name)) throw new Error(`--only takes ${all.join(', ')} (got '${name}')`);
   return { runs, only };
@@ -577,6 +580,7 @@ async function main(): Promise<void> {
   } finally {
     await h.stop();
   }
+  const start = await section('start', async () => startReport(await benchStart({ runs: options.runs })));
 
   const measures: Measure[] = [];
   const add = (id: string, label: string, unit: Unit, baseline?: string): void => {
@@ -604,6 +608,7 @@ async function main(): Promise<void> {
   add('auth.feeds5', 'Authenticate main (verify, 1 org), five feeds of every client', 'ms', 'auth.nofeeds');
   add('rss.node', 'peak RSS node -e 0', 'MiB');
   for (const [id, label] of RSS_PROCESSES) add(id, `peak RSS ${label}`, 'MiB', 'rss.node');
+  measures.push(...(start?.measures ?? []));
   for (const [name, why] of c.failures) if (!measures.some((m) => m.id === name)) measures.push(measure(name, name, 'ms', [], { failure: why }));
 
   const sizes = bundleSizes(new Map([['ManagedIdentityAuthenticate', authDir], ['ManagedIdentityRepository', repoDir]]), vsix);
@@ -611,12 +616,12 @@ async function main(): Promise<void> {
     { count?: number; pageRequests?: number; discoveryRequests?: number; repeatedDiscovery?: number; repeatedRequests?: string[]; byRoute?: Record<string, number> } | undefined;
   const bulkLatency = (details['list'] as Record<string, unknown> | undefined)?.['list.bulk.latency'] as { peakInFlight?: number } | undefined;
   const perProjectRequests = bulk?.byRoute?.['GET {project}/_apis/git/repositories'];
-  const budgets = buildBudgets(measures, sizes, {
+  const budgets = [...(start?.budgets ?? []), ...buildBudgets(measures, sizes, {
     ...(bulk?.count === undefined ? {} : { count: bulk.count }),
     ...(bulk?.repeatedRequests === undefined ? {} : { repeated: bulk.repeatedRequests.length }),
     ...(bulkLatency?.peakInFlight === undefined ? {} : { peakInFlight: bulkLatency.peakInFlight }),
     ...(perProjectRequests === undefined ? {} : { perProjectRequests }),
-  });
+  })];
   const report: BenchReport = {
     schema: 1,
     startedAt,
@@ -632,6 +637,7 @@ async function main(): Promise<void> {
       ...(bulk?.byRoute ? [`list of 1,000 repos: ${bulk.pageRequests} page requests and ${bulk.discoveryRequests} discovery requests (${bulk.repeatedDiscovery} of them repeats); by route: ${Object.entries(bulk.byRoute).map(([r, n]) => `${r} × ${n}`).join(', ')}`] : []),
       ...checkoutNotes(measures),
       ...feedsNotes(details['feeds']),
+      ...(start?.notes ?? []),
       ...[...c.failures].map(([id, why]) => `${id} failed: ${why}`),
     ],
   };

@@ -10,12 +10,17 @@
  *   Each bundle calls only the clients its own src/ files name (`get<Name>Api()`) with a bearer handler, so
  *   the others are replaced by stubs whose every export throws "… is not bundled": a new use fails loudly,
  *   never silently, and adding a `get<Name>Api()` call to a src/ file bundles that client again. (So
- *   Authenticate's main.js, which only asks connectionData, carries neither GitApi nor CoreApi.)
+ *   Authenticate's main.bundle.js, which only asks connectionData, carries neither GitApi nor CoreApi.)
  * - Modules that only rare paths use are loaded on first use instead of at start (LAZY_MODULES): the proxy
- *   agents (only with a proxy) and qs (typed-rest-client's own query parameters, which node-api never passes).
+ *   agents (only with a proxy), qs (typed-rest-client's own query parameters, which node-api never passes) and
+ *   zlib (typed-rest-client gunzips answers only when they come gzipped, and nothing the tasks send asks for that).
  * - Node defines `FormData` as a lazy global whose first read loads undici (~20 ms). @typespec/ts-http-runtime
  *   reads it on every request (`typeof FormData !== "undefined" && body instanceof FormData`). The bundles
  *   see a stand-in instead that asks the real class only about values that are FormData objects.
+ *
+ * - Each entry is two files: `<name>.bundle.js`, the bundle, and `<name>.js` (what task.json and git start), a
+ *   few KB that turn on Node's compile cache in a per-user directory (src/core/compile-cache.ts) and then require
+ *   the bundle, so that Node 24 reads the bundles' compiled code from there instead of parsing them again.
  *
  * @azure/identity (with msal, ≈ 400 KB) is its own file in each task folder, azure-identity.js, required
  * only when a token is asked of the library: the git credential helper asks IMDS and App Service directly
@@ -127,6 +132,8 @@ export { FormData };`,
 export const LAZY_MODULES: ReadonlyArray<{ readonly importer: RegExp; readonly module: RegExp }> = [
   { importer: /@typespec[\\/]ts-http-runtime[\\/].*[\\/]proxyPolicy\.js$/, module: /^https?-proxy-agent$/ },
   { importer: /typed-rest-client[\\/]Util\.js$/, module: /^qs$/ },
+  // Only to gunzip an answer sent with Content-Encoding: gzip, which nothing the bundles call asks for.
+  { importer: /typed-rest-client[\\/]Util\.js$/, module: /^zlib$/ },
 ];
 
 const LAZY_NAMESPACE = 'lazy';
@@ -158,6 +165,67 @@ module.exports = new Proxy({}, {
   },
 };
 
+/** The bundle of entry `name` (main → main.bundle.js); `<name>.js` is its start file (startOptions). */
+export function bundleFile(name: string): string {
+  return `${name}.bundle.js`;
+}
+
+/** `<Task name>-<version>` from tasks/<folder>/task.json: the compile cache directory of that task version. */
+export function compileCacheKey(folder: string): string {
+  const task = JSON.parse(readFileSync(join('tasks', folder, 'task.json'), 'utf8')) as { name: string; version: { Major: number; Minor: number; Patch: number } };
+  const key = `${task.name}-${task.version.Major}.${task.version.Minor}.${task.version.Patch}`;
+  if (!/^[A-Za-z0-9.-]+$/.test(key)) throw new Error(`tasks/${folder}/task.json: name and version give an unusable cache key '${key}'`);
+  return key;
+}
+
+/**
+ * The esbuild options of `<name>.js`, the file task.json (or git, for the credential helper) starts: it turns
+ * on Node's compile cache for task version `key` (src/core/compile-cache.ts), then requires `<name>.bundle.js`,
+ * so that the bundle, and azure-identity.js when it is needed, are compiled from the cache. A few KB, compiled
+ * without it.
+ */
+export function startOptions(name: string, outfile: string, key: string): BuildOptions {
+  const cache = join(__dirname, '..', 'src', 'core', 'compile-cache.ts');
+  return {
+    stdin: {
+      contents: `require(${JSON.stringify(cache)}).startCompileCache(${JSON.stringify(key)});\nrequire(${JSON.stringify(`./${bundleFile(name)}`)});\n`,
+      resolveDir: dirname(outfile),
+      sourcefile: `${name}-start.js`,
+      loader: 'js',
+    },
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: true,
+    legalComments: 'none',
+    external: [`./${bundleFile(name)}`],
+    logLevel: 'warning',
+  };
+}
+
+/**
+ * src/identity/transport.ts takes only createHttpHeaders and createPipelineRequest from @azure/core-rest-pipeline.
+ * Left alone, esbuild keeps the top-level statements of most modules the packages' indexes re-export (the logger
+ * with tty and assert, sanitizers, retry strategies…), although both package.json files declare `sideEffects: false`:
+ * 30 KB more and 15-25 ms more CPU in every credential helper process (measured with `process.cpuUsage()` around the
+ * require, Node 20 and 24). Marking each module esbuild resolves in those two packages as free of side effects, as
+ * they declare, keeps only what is used (≈ 2 KB). azure-identity.js, which runs the pipeline, is built without this.
+ */
+const pipelineWithoutSideEffects: Plugin = {
+  name: 'pipeline-without-side-effects',
+  setup(b) {
+    b.onResolve({ filter: /.*/ }, async (args) => {
+      if (args.pluginData === 'resolved' || !/^(?:@azure\/core-rest-pipeline|@typespec\/ts-http-runtime)(?:\/|$)|^\.\.?\//.test(args.path)) return undefined;
+      if (args.path.startsWith('.') && !/[\\/](?:@azure[\\/]core-rest-pipeline|@typespec[\\/]ts-http-runtime)[\\/]dist[\\/]esm[\\/]/.test(args.importer)) return undefined;
+      const result = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: 'resolved' });
+      if (result.errors.length) return { errors: result.errors };
+      return { ...result, sideEffects: false };
+    });
+  },
+};
+
 /** The file @azure/identity is bundled into, next to each entry bundle. */
 export const IDENTITY_BUNDLE = 'azure-identity.js';
 
@@ -185,7 +253,7 @@ export function bundleOptions(entry: string, outfile: string, usedClients: Reado
     minify: true,
     legalComments: 'none',
     inject: [LAZY_GLOBALS],
-    plugins: [lazyGlobals, lazyModules, unusedModules(usedClients), ...(identityInline ? [] : [identityApart])],
+    plugins: [lazyGlobals, lazyModules, unusedModules(usedClients), ...(identityInline ? [] : [identityApart, pipelineWithoutSideEffects])],
     metafile: true,
     logLevel: 'warning',
   };
@@ -229,13 +297,16 @@ export async function buildTasks(options: TaskBuildOptions = {}): Promise<string
     const identity = join(outRoot, folder, IDENTITY_BUNDLE);
     await build(identityBundleOptions(identity));
     sizes.push(`${folder}/${IDENTITY_BUNDLE} ${kib(statSync(identity).size)}`);
+    const key = compileCacheKey(folder);
     for (const [name, entry] of Object.entries(entries)) {
-      const outfile = join(outRoot, folder, `${name}.js`);
+      const outfile = join(outRoot, folder, bundleFile(name));
       const result = await build({ ...bundleOptions(entry, outfile, await usedClientsOf(entry)), define });
       const copies = taskLibCopies(result.metafile);
-      if (copies.size > 1) throw new Error(`${folder}/${name}.js bundles ${copies.size} copies of azure-pipelines-task-lib: ${[...copies].join(', ')}`);
+      if (copies.size > 1) throw new Error(`${folder}/${bundleFile(name)} bundles ${copies.size} copies of azure-pipelines-task-lib: ${[...copies].join(', ')}`);
       writeFileSync(join('.tmp', `${folder}.${name}.meta.json`), JSON.stringify(result.metafile));
-      sizes.push(`${folder}/${name}.js ${kib(statSync(outfile).size)}`);
+      const start = join(outRoot, folder, `${name}.js`);
+      await build(startOptions(name, start, key));
+      sizes.push(`${folder}/${bundleFile(name)} ${kib(statSync(outfile).size)} (+ ${name}.js ${kib(statSync(start).size)})`);
     }
   }
   return `Built ${Object.keys(TASKS).length} task(s) in ${Date.now() - started} ms: ${sizes.join(', ')}.`;

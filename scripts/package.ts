@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import JSZip from 'jszip';
-import { buildTasks, TASKS } from './build';
+import { bundleFile, buildTasks, TASKS } from './build';
 import { extensionItem, itemNames, option, packageProblems, readManifest, resolvePublisher, rewriteLinks, UsageError, type Manifest } from './publisher';
 
 /** What a task folder ships besides its bundles. */
@@ -22,7 +22,8 @@ const TASK_FILES = ['task.json', 'icon.png', 'icon.svg'];
 const LINKED = /\.(json|md)$/;
 
 function bundlesOf(folder: string): string[] {
-  return [...Object.keys(TASKS[folder] ?? {}).map((name) => `${name}.js`), 'azure-identity.js'];
+  // Each entry is a small start file (`<name>.js`, turns on the compile cache) and the bundle it loads (build.ts).
+  return [...Object.keys(TASKS[folder] ?? {}).flatMap((name) => [`${name}.js`, bundleFile(name)]), 'azure-identity.js'];
 }
 
 /** The task folders of the manifest, as `tasks/<Name>V1`, each with its bundle names. */

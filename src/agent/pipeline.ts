@@ -4,6 +4,7 @@
  * process-wide handlers, so nothing else may import it (the credential helper must not).
  */
 import * as tl from 'azure-pipelines-task-lib/task';
+import { compileCacheOutcome, describeCompileCache } from '../core/compile-cache';
 import { TROUBLESHOOTING_URL, TaskError, printable } from '../core/errors';
 import { tmpdir } from 'node:os';
 import { neutralize, type Log } from '../core/log';
@@ -93,6 +94,7 @@ function attachSummary(p: Pipeline, summary: Summary): void {
  */
 export async function runTask(title: string, body: (p: Pipeline, summary: Summary) => Promise<void>): Promise<void> {
   const p = agentPipeline();
+  p.debug(describeCompileCache(compileCacheOutcome()));
   const summary = new Summary(title);
   try {
     await body(p, summary);
@@ -113,6 +115,7 @@ export async function runTask(title: string, body: (p: Pipeline, summary: Summar
 /** Runs a post-job step: every failure becomes a warning, so cleanup never fails a job. */
 export async function runCleanup(body: (p: Pipeline) => Promise<void>): Promise<void> {
   const p = agentPipeline();
+  p.debug(describeCompileCache(compileCacheOutcome()));
   try {
     await body(p);
   } catch (err) {

@@ -33,10 +33,13 @@ export function maskToken(sink: SecretSink, token: string): void {
   for (const form of forms) sink.setSecret(form);
 }
 
-/** Gets the token for a task step (logging the identity source and why before asking), and masks every form of it at once. */
+/**
+ * Gets the token for a task step (logging the identity source and why before asking; IMDS and App Service asked
+ * directly, identity/direct.ts), and masks every form of it at once.
+ */
 export async function acquireToken(p: SecretSink & Log, selector: IdentitySelector): Promise<AzureDevOpsToken> {
   p.info(`Getting an Azure DevOps token for ${describeSelector(selector)}.`);
-  const token = await getAzureDevOpsToken(selector, p, { announce: true });
+  const token = await getAzureDevOpsToken(selector, p, { announce: true, direct: true });
   maskToken(p, token.token);
   return token;
 }

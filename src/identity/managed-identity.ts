@@ -51,7 +51,7 @@ export interface TokenOptions {
   /** Log the source and warn about stray identity variables before asking (task steps; not the credential helper). */
   readonly announce?: boolean;
   readonly deadlineMs?: number;
-  /** Ask IMDS and App Service directly, without loading @azure/identity (the credential helper; direct.ts). */
+  /** Ask IMDS and App Service directly, without loading @azure/identity (task steps and the credential helper; direct.ts). */
   readonly direct?: boolean;
 }
 

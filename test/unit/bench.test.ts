@@ -183,6 +183,25 @@ console.log(util.getUrl('a/b', 'https://example.test/x/', { params: { q: 'x y', 
     assert.equal(result.stdout.trim(), 'https://example.test/x/a/b?q=x%20y&n=1&n=2');
   });
 
+  it('loads zlib only to gunzip an answer, and then it works', async () => {
+    const probe = await bundleAndRun(`import * as util from 'typed-rest-client/Util';
+console.log(typeof util.decompressGzippedContent, process.moduleLoadList.includes('NativeModule zlib'));`, new Set());
+    assert.equal(probe.stdout.trim(), 'function false', 'not loaded with typed-rest-client');
+    const result = await bundleAndRun(`import * as util from 'typed-rest-client/Util';
+const gzipped = Buffer.from('H4sIAAAAAAAAA6tWys9WsjKsBQAJjFQQCAAAAA==', 'base64');
+util.decompressGzippedContent(gzipped, 'utf-8').then((text) => console.log(text));`, new Set());
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout.trim(), '{"ok":1}');
+  });
+
+  it('keeps of @azure/core-rest-pipeline only the headers and request the identity transport uses (no logger, no policies)', async () => {
+    const result = await build({ ...bundleOptions('src/tasks/credential-helper.ts', join(dir, 'helper.js'), new Set(['locationsapi'])), write: false });
+    const kept = Object.entries(Object.values(result.metafile.outputs)[0]!.inputs)
+      .filter(([file, input]) => /@azure[\\/]core-rest-pipeline|@typespec[\\/]ts-http-runtime/.test(file) && input.bytesInOutput > 10)
+      .map(([file]) => file.replace(/^.*node_modules[\\/]/, ''));
+    assert.deepEqual(kept.sort(), ['@azure/core-rest-pipeline/dist/esm/httpHeaders.js', '@azure/core-rest-pipeline/dist/esm/pipelineRequest.js', '@typespec/ts-http-runtime/dist/esm/httpHeaders.js', '@typespec/ts-http-runtime/dist/esm/pipelineRequest.js', '@typespec/ts-http-runtime/dist/esm/util/uuidUtils.js']);
+  });
+
   it('azure-identity.js holds the credentials src/identity/managed-identity.ts uses, and neither the rest of the package nor jsonwebtoken', async () => {
     const picked = /export type IdentityLibrary = Pick<typeof import\('@azure\/identity'\), ([^>]+)>/.exec(readFileSync('src/identity/managed-identity.ts', 'utf8'));
     assert.ok(picked, 'src/identity/managed-identity.ts declares IdentityLibrary');
