@@ -104,7 +104,7 @@ export async function runTask(title: string, body: (p: Pipeline, summary: Summar
   } catch (err) {
     const message = neutralize(failureMessage(err));
     summary.add('Result', `Failed: ${message}`);
-    summary.add('Help', `[Troubleshooting](${TROUBLESHOOTING_URL})`);
+    summary.addLink('Help', 'Troubleshooting', TROUBLESHOOTING_URL);
     attachSummary(p, summary);
     tl.setResult(tl.TaskResult.Failed, message);
     explainFailure(p, err);

@@ -23,11 +23,22 @@ export function markdownCell(text: string): string {
 }
 
 export class Summary {
+  /** Label and the value's Markdown, already made safe. */
   private readonly rows: Array<[string, string]> = [];
   constructor(readonly title: string) {}
 
+  /** A row of literal text (see markdownCell). */
   add(label: string, value: string | undefined): void {
-    if (value) this.rows.push([label, value]);
+    if (value) this.rows.push([label, markdownCell(value)]);
+  }
+
+  /**
+   * A row holding one link of ours: literal text, and a URL of the extension itself (an https address with no
+   * character that could end the link or the cell). Text from elsewhere never becomes a link: use `add`.
+   */
+  addLink(label: string, text: string, url: string): void {
+    if (!/^https:\/\/[^\s()<>[\]|\\`]+$/.test(url)) throw new Error(`not a link the summary may show: ${url}`);
+    this.rows.push([label, `[${markdownCell(text)}](${url})`]);
   }
 
   /** The identity rows every task shows once it has a token. */
@@ -45,7 +56,7 @@ export class Summary {
   }
 
   toMarkdown(): string {
-    return [`### ${markdownCell(this.title)}`, '', '| | |', '| --- | --- |', ...this.rows.map(([k, v]) => `| ${markdownCell(k)} | ${markdownCell(v)} |`), ''].join('\n');
+    return [`### ${markdownCell(this.title)}`, '', '| | |', '| --- | --- |', ...this.rows.map(([k, v]) => `| ${markdownCell(k)} | ${v} |`), ''].join('\n');
   }
 
   /** Writes the Markdown file under the agent's temp directory and returns its path. */

@@ -6,7 +6,7 @@
  *
  * Where: per user, outside the task folder (which the agent may share or mount read-only), per task version:
  * `$XDG_CACHE_HOME` (or `~/.cache`) on Linux, `~/Library/Caches` on macOS, then
- * `managed-identity-ado/node-compile-cache/<Task>-<version>/`; Node adds a folder per Node version, CPU
+ * `managed-identity-azure-devops/node-compile-cache/<Task>-<version>/`; Node adds a folder per Node version, CPU
  * architecture, V8 flags and uid inside it (src/compile_cache.cc GetCacheVersionTag).
  *
  * It holds compiled code, never a token or anything read from the pipeline. Whoever can write to it can make
@@ -31,7 +31,7 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 
 /** The folder under the user's cache directory. */
-export const CACHE_FOLDER = join('managed-identity-ado', 'node-compile-cache');
+export const CACHE_FOLDER = join('managed-identity-azure-devops', 'node-compile-cache');
 
 export type CompileCacheOutcome =
   | { readonly status: 'enabled'; readonly directory: string }
@@ -128,7 +128,9 @@ export function enableCompileCache(key: string, host: CacheHost = realHost(), ap
   }
 }
 
-const OUTCOME = Symbol.for('managed-identity-ado.compile-cache');
+/** The global registry key under which the start file leaves its outcome for the bundle. */
+export const OUTCOME_KEY = 'managed-identity-azure-devops.compile-cache';
+const OUTCOME = Symbol.for(OUTCOME_KEY);
 
 /** Turns the cache on (enableCompileCache) and keeps the outcome for compileCacheOutcome(). */
 export function startCompileCache(key: string): void {

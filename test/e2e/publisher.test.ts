@@ -64,7 +64,7 @@ describe('a package for another publisher', function () {
     for (const task of ['ManagedIdentityAuthenticateV1', 'ManagedIdentityRepositoryV1']) {
       const help = (JSON.parse(files.get(`tasks/${task}/task.json`)!.toString()) as { helpMarkDown: string }).helpMarkDown;
       assert.ok(help.includes(`items?itemName=${item})`), help);
-      for (const bundle of ['main.js', 'post.js']) assert.deepEqual([...new Set(itemNames(files.get(`tasks/${task}/${bundle}`)!.toString(), manifest))], [item], `${task}/${bundle}`);
+      for (const bundle of ['main.bundle.js', 'post.bundle.js']) assert.deepEqual([...new Set(itemNames(files.get(`tasks/${task}/${bundle}`)!.toString(), manifest))], [item], `${task}/${bundle}`);
     }
     const overview = files.get('overview.md')!.toString();
     const links = [...overview.matchAll(/items\?itemName=([\w.-]+)/g)].map((m) => m[1]);

@@ -203,7 +203,8 @@ describe('security: hostile text cannot create or alter logging commands', funct
         }
         const results = await Promise.all(carriers.map(() => expectUntouched([{ task: repo, inputs: { command: 'readFile', repository: HOSTILE, filePath: 'README.md' } }], ['Failed'])));
         results.forEach((result) => FORMATTING_LINES.forEach((line) => sawDefused(result, line)));
-        h.emu.identity.faults.push({ status: 400, body: { error: 'invalid_request', error_description: `invalid_request\n${FORMATTING_LINES.join('\n')}` } });
+        // The message quotes the first line of the endpoint's error_description (identity/transport.ts describeBody): the prefixes go there.
+        h.emu.identity.faults.push({ status: 400, body: { error: 'invalid_request', error_description: `${APPROVED} ${FORMATTING.join(' x ')}\n${FORMATTING_LINES.join('\n')}` } });
         const identity = await expectUntouched([{ task: auth, inputs: {} }], ['Failed']);
         sawDefused(identity, APPROVED);
       } finally {

@@ -8,7 +8,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { CACHE_FOLDER, compileCacheRoot, describeCompileCache, enableCompileCache, untrustedReason, type CacheHost } from '../../src/core/compile-cache';
+import { CACHE_FOLDER, OUTCOME_KEY, compileCacheRoot, describeCompileCache, enableCompileCache, untrustedReason, type CacheHost } from '../../src/core/compile-cache';
 import { startOptions } from '../../scripts/build';
 import { node24Path } from '../../scripts/node24';
 import { run } from '../e2e/support';
@@ -137,7 +137,7 @@ describe('compile cache (src/core/compile-cache.ts)', function () {
       task = mkdtempSync(join(tmpdir(), 'compile-cache-task-'));
       // A bundle with enough code for V8 to cache, printing what the start file decided.
       const body = Array.from({ length: 200 }, (_, i) => `function f${i}(x) { return x * ${i} + ${i}; }`).join('\n');
-      writeFileSync(join(task, 'main.bundle.js'), `${body}\nconst o = globalThis[Symbol.for('managed-identity-ado.compile-cache')];\nconsole.log(JSON.stringify({ sum: f7(6), status: o && o.status }));\n`);
+      writeFileSync(join(task, 'main.bundle.js'), `${body}\nconst o = globalThis[Symbol.for(${JSON.stringify(OUTCOME_KEY)})];\nconsole.log(JSON.stringify({ sum: f7(6), status: o && o.status }));\n`);
       await build(startOptions('main', join(task, 'main.js'), 'Probe-1.2.3'));
     });
     after(() => rmSync(task, { recursive: true, force: true }));
