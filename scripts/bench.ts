@@ -14,7 +14,9 @@
  * Runs alternate baseline / subject, after one discarded warm-up pair, so drift hits both sides; on a
  * busy machine read the ratios (and the spread), not the absolute times.
  *
- * Options: --runs N (default 7), --only auth,helper,checkout,list (default all).
+ * Start-up on Node 20 and Node 24, cold and warm compile cache, against an empty Node task: scripts/bench-start.ts.
+ *
+ * Options: --runs N (default 7), --only auth,helper,checkout,list,feeds,start (default all; feeds is scripts/bench-feeds.ts).
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -28,6 +30,8 @@ import { harness, run as runAsync, taskDir, type Harness } from '../test/e2e/sup
 import { addBulkOrganization, isolatedGitEnv, scrubbedEnv } from '../test/emulators';
 import { writeSession } from '../src/git/session';
 import { benchCheckout, CHECKOUT_CASES } from './bench-checkout';
+import { benchFeeds, feedsBudget, feedsNotes } from './bench-feeds';
+import { benchStart, startReport } from './bench-start';
 import { quantile, summarize, type Summary } from './stats';
 
 export { quantile, summarize, type Summary };
@@ -198,7 +202,7 @@ function parseOptions(argv: readonly string[]): Options {
   };
   const runs = Number(value('runs') ?? 7);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer (got '${value('runs')}')`);
-  const all = ['auth', 'helper', 'checkout', 'list'];
+  const all = ['auth', 'helper', 'checkout', 'list', 'feeds', 'start'];
   const only = new Set((value('only') ?? all.join(',')).split(',').map((s) => s.trim()).filter(Boolean));
   for (const name of only) if (!all.includes(name)) throw new Error(`--only takes ${all.join(', ')} (got '${name}')`);
   return { runs, only };
@@ -535,6 +539,8 @@ export function buildBudgets(measures: readonly Measure[], sizes: Readonly<Recor
     const [label, worst] = rss.reduce((a, b) => (b[1]! > a[1]! ? b : a));
     budgets.push(limitBudget('rss', 'peak RSS of any task process ≤ 100 MiB', worst, BUDGET.rssMiB, 'MiB', `largest: ${label}`));
   }
+  const feeds = feedsBudget(measures);
+  if (feeds) budgets.push(feeds);
   const vsix = Object.entries(sizes).find(([name]) => name.endsWith('.vsix'));
   budgets.push(limitBudget('vsix', '.vsix ≤ 2 MiB', vsix?.[1], BUDGET.vsixBytes, 'bytes'));
   return budgets;
@@ -570,9 +576,11 @@ async function main(): Promise<void> {
     details['helper'] = await section('helper', () => benchHelper(h, c, options.runs));
     details['checkout'] = await section('checkout', () => benchCheckoutVsClone(h, c, options.runs));
     details['list'] = await section('list', () => benchList(h, c, options.runs));
+    details['feeds'] = await section('feeds', () => benchFeeds(h, c, options.runs));
   } finally {
     await h.stop();
   }
+  const start = await section('start', async () => startReport(await benchStart({ runs: options.runs })));
 
   const measures: Measure[] = [];
   const add = (id: string, label: string, unit: Unit, baseline?: string): void => {
@@ -596,8 +604,11 @@ async function main(): Promise<void> {
   add('list.one.latency', `list 1 project, ${LIST_LATENCY_MS} ms/request`, 'ms');
   add('list.bulk.latency', `list 1,000 repos, ${LIST_LATENCY_MS} ms/request`, 'ms', 'list.one.latency');
   add('list.bulk.latency.peakInFlight', `list 1,000 repos: peak requests in flight`, 'count');
+  add('auth.nofeeds', 'Authenticate main (verify, 1 org), no feeds', 'ms');
+  add('auth.feeds5', 'Authenticate main (verify, 1 org), five feeds of every client', 'ms', 'auth.nofeeds');
   add('rss.node', 'peak RSS node -e 0', 'MiB');
   for (const [id, label] of RSS_PROCESSES) add(id, `peak RSS ${label}`, 'MiB', 'rss.node');
+  measures.push(...(start?.measures ?? []));
   for (const [name, why] of c.failures) if (!measures.some((m) => m.id === name)) measures.push(measure(name, name, 'ms', [], { failure: why }));
 
   // Sizes of what ships: the release flavour (tasks/<Name>V1, dist/*.vsix); the runs above used the emulator flavour.
@@ -606,12 +617,12 @@ async function main(): Promise<void> {
     { count?: number; pageRequests?: number; discoveryRequests?: number; repeatedDiscovery?: number; repeatedRequests?: string[]; byRoute?: Record<string, number> } | undefined;
   const bulkLatency = (details['list'] as Record<string, unknown> | undefined)?.['list.bulk.latency'] as { peakInFlight?: number } | undefined;
   const perProjectRequests = bulk?.byRoute?.['GET {project}/_apis/git/repositories'];
-  const budgets = buildBudgets(measures, sizes, {
+  const budgets = [...(start?.budgets ?? []), ...buildBudgets(measures, sizes, {
     ...(bulk?.count === undefined ? {} : { count: bulk.count }),
     ...(bulk?.repeatedRequests === undefined ? {} : { repeated: bulk.repeatedRequests.length }),
     ...(bulkLatency?.peakInFlight === undefined ? {} : { peakInFlight: bulkLatency.peakInFlight }),
     ...(perProjectRequests === undefined ? {} : { perProjectRequests }),
-  });
+  })];
   const report: BenchReport = {
     schema: 1,
     startedAt,
@@ -626,6 +637,8 @@ async function main(): Promise<void> {
     notes: [
       ...(bulk?.byRoute ? [`list of 1,000 repos: ${bulk.pageRequests} page requests and ${bulk.discoveryRequests} discovery requests (${bulk.repeatedDiscovery} of them repeats); by route: ${Object.entries(bulk.byRoute).map(([r, n]) => `${r} × ${n}`).join(', ')}`] : []),
       ...checkoutNotes(measures),
+      ...feedsNotes(details['feeds']),
+      ...(start?.notes ?? []),
       ...[...c.failures].map(([id, why]) => `${id} failed: ${why}`),
     ],
   };

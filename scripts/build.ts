@@ -10,12 +10,17 @@
  *   Each bundle calls only the clients its own src/ files name (`get<Name>Api()`) with a bearer handler, so
  *   the others are replaced by stubs whose every export throws "… is not bundled": a new use fails loudly,
  *   never silently, and adding a `get<Name>Api()` call to a src/ file bundles that client again. (So
- *   Authenticate's main.js, which only asks connectionData, carries neither GitApi nor CoreApi.)
+ *   Authenticate's main.bundle.js, which only asks connectionData, carries neither GitApi nor CoreApi.)
  * - Modules that only rare paths use are loaded on first use instead of at start (LAZY_MODULES): the proxy
- *   agents (only with a proxy) and qs (typed-rest-client's own query parameters, which node-api never passes).
+ *   agents (only with a proxy), qs (typed-rest-client's own query parameters, which node-api never passes) and
+ *   zlib (typed-rest-client gunzips answers only when they come gzipped, and nothing the tasks send asks for that).
  * - Node defines `FormData` as a lazy global whose first read loads undici (~20 ms). @typespec/ts-http-runtime
  *   reads it on every request (`typeof FormData !== "undefined" && body instanceof FormData`). The bundles
  *   see a stand-in instead that asks the real class only about values that are FormData objects.
+ *
+ * - Each entry is two files: `<name>.bundle.js`, the bundle, and `<name>.js` (what task.json and git start), a
+ *   few KB that turn on Node's compile cache in a per-user directory (src/core/compile-cache.ts) and then require
+ *   the bundle, so that Node 24 reads the bundles' compiled code from there instead of parsing them again.
  *
  * @azure/identity (with msal, ≈ 400 KB) is its own file in each task folder, azure-identity.js, required
  * only when a token is asked of the library: the git credential helper asks IMDS and App Service directly
@@ -26,13 +31,15 @@
  *
  * Two flavours (src/core/flavour.ts): the release bundles in tasks/<Name>V1/ (what dist/*.vsix ships), built with
  * MIADO_EMULATOR_BUILD = false, so they hold no way to send a token anywhere but Azure DevOps; and the emulator
- * bundles in EMULATOR_ROOT/tasks/<Name>V1/ (packaged as dist/test/*.vsix), built with true, which honour
- * ManagedIdentity.TestHosts and read msal-node's Azure Arc key folder from MIADO_EMULATOR_ARC_TOKENS_DIR
- * (emulatorArcKeyFolder below). The build refuses to finish when a release bundle still holds either.
+ * bundles (`buildTasks({ flavour: 'emulator' })`, which scripts/package.ts builds into its staging folder for
+ * dist/test/*.vsix), built with true, which honour ManagedIdentity.TestHosts and read msal-node's Azure Arc key
+ * folder from MIADO_EMULATOR_ARC_TOKENS_DIR (emulatorArcKeyFolder below). The build refuses to finish when a release
+ * bundle still holds either.
  */
 import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { publisherDefine, readManifest, resolvePublisher, UsageError } from './publisher';
 
 export const TASKS: Record<string, Record<string, string>> = {
   ManagedIdentityAuthenticateV1: {
@@ -132,6 +139,8 @@ export { FormData };`,
 export const LAZY_MODULES: ReadonlyArray<{ readonly importer: RegExp; readonly module: RegExp }> = [
   { importer: /@typespec[\\/]ts-http-runtime[\\/].*[\\/]proxyPolicy\.js$/, module: /^https?-proxy-agent$/ },
   { importer: /typed-rest-client[\\/]Util\.js$/, module: /^qs$/ },
+  // Only to gunzip an answer sent with Content-Encoding: gzip, which nothing the bundles call asks for.
+  { importer: /typed-rest-client[\\/]Util\.js$/, module: /^zlib$/ },
 ];
 
 const LAZY_NAMESPACE = 'lazy';
@@ -163,6 +172,67 @@ module.exports = new Proxy({}, {
   },
 };
 
+/** The bundle of entry `name` (main → main.bundle.js); `<name>.js` is its start file (startOptions). */
+export function bundleFile(name: string): string {
+  return `${name}.bundle.js`;
+}
+
+/** `<Task name>-<version>` from tasks/<folder>/task.json: the compile cache directory of that task version. */
+export function compileCacheKey(folder: string): string {
+  const task = JSON.parse(readFileSync(join('tasks', folder, 'task.json'), 'utf8')) as { name: string; version: { Major: number; Minor: number; Patch: number } };
+  const key = `${task.name}-${task.version.Major}.${task.version.Minor}.${task.version.Patch}`;
+  if (!/^[A-Za-z0-9.-]+$/.test(key)) throw new Error(`tasks/${folder}/task.json: name and version give an unusable cache key '${key}'`);
+  return key;
+}
+
+/**
+ * The esbuild options of `<name>.js`, the file task.json (or git, for the credential helper) starts: it turns
+ * on Node's compile cache for task version `key` (src/core/compile-cache.ts), then requires `<name>.bundle.js`,
+ * so that the bundle, and azure-identity.js when it is needed, are compiled from the cache. A few KB, compiled
+ * without it.
+ */
+export function startOptions(name: string, outfile: string, key: string): BuildOptions {
+  const cache = join(__dirname, '..', 'src', 'core', 'compile-cache.ts');
+  return {
+    stdin: {
+      contents: `require(${JSON.stringify(cache)}).startCompileCache(${JSON.stringify(key)});\nrequire(${JSON.stringify(`./${bundleFile(name)}`)});\n`,
+      resolveDir: dirname(outfile),
+      sourcefile: `${name}-start.js`,
+      loader: 'js',
+    },
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: true,
+    legalComments: 'none',
+    external: [`./${bundleFile(name)}`],
+    logLevel: 'warning',
+  };
+}
+
+/**
+ * src/identity/transport.ts takes only createHttpHeaders and createPipelineRequest from @azure/core-rest-pipeline.
+ * Left alone, esbuild keeps the top-level statements of most modules the packages' indexes re-export (the logger
+ * with tty and assert, sanitizers, retry strategies…), although both package.json files declare `sideEffects: false`:
+ * 30 KB more and 15-25 ms more CPU in every credential helper process (measured with `process.cpuUsage()` around the
+ * require, Node 20 and 24). Marking each module esbuild resolves in those two packages as free of side effects, as
+ * they declare, keeps only what is used (≈ 2 KB). azure-identity.js, which runs the pipeline, is built without this.
+ */
+const pipelineWithoutSideEffects: Plugin = {
+  name: 'pipeline-without-side-effects',
+  setup(b) {
+    b.onResolve({ filter: /.*/ }, async (args) => {
+      if (args.pluginData === 'resolved' || !/^(?:@azure\/core-rest-pipeline|@typespec\/ts-http-runtime)(?:\/|$)|^\.\.?\//.test(args.path)) return undefined;
+      if (args.path.startsWith('.') && !/[\\/](?:@azure[\\/]core-rest-pipeline|@typespec[\\/]ts-http-runtime)[\\/]dist[\\/]esm[\\/]/.test(args.importer)) return undefined;
+      const result = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: 'resolved' });
+      if (result.errors.length) return { errors: result.errors };
+      return { ...result, sideEffects: false };
+    });
+  },
+};
+
 /** The file @azure/identity is bundled into, next to each entry bundle. */
 export const IDENTITY_BUNDLE = 'azure-identity.js';
 
@@ -176,14 +246,6 @@ const identityApart: Plugin = {
 
 /** The flavours of the task bundles (src/core/flavour.ts). */
 export type Flavour = 'release' | 'emulator';
-
-/** Where the emulator flavour is built: a copy of the task folders that scripts/package.ts packs into dist/test/. */
-export const EMULATOR_ROOT = join('.tmp', 'emulator-build');
-
-/** The task folder of a flavour: tasks/<Name>V1 (release) or EMULATOR_ROOT/tasks/<Name>V1. */
-export function taskFolder(flavour: Flavour, folder: string): string {
-  return flavour === 'release' ? join('tasks', folder) : join(EMULATOR_ROOT, 'tasks', folder);
-}
 
 /**
  * Text that must never be in a release bundle: the test-host switch (its variable name and the loopback
@@ -243,7 +305,10 @@ export function bundleOptions(
     minify: true,
     legalComments: 'none',
     inject: [LAZY_GLOBALS],
-    plugins: [lazyGlobals, lazyModules, unusedModules(usedClients), ...(identityInline ? [] : [identityApart]), ...(flavour === 'emulator' ? [emulatorArcKeyFolder] : [])],
+    plugins: [
+      lazyGlobals, lazyModules, unusedModules(usedClients), ...(identityInline ? [] : [identityApart, pipelineWithoutSideEffects]),
+      ...(flavour === 'emulator' ? [emulatorArcKeyFolder] : []),
+    ],
     metafile: true,
     logLevel: 'warning',
   };
@@ -268,45 +333,62 @@ export function identityBundleOptions(outfile: string, flavour: Flavour = 'relea
   return { ...options, stdin: { contents, resolveDir: root, sourcefile: 'azure-identity-entry.js', loader: 'js' } };
 }
 
-/** Builds one flavour of every task; returns the size of each release bundle. */
-async function buildFlavour(flavour: Flavour): Promise<string[]> {
+export interface TaskBuildOptions {
+  /** The publisher whose Marketplace page the tasks link to (scripts/publisher.ts); default vss-extension.json's. */
+  readonly publisher?: string;
+  /** Where the task folders are written; default tasks/. */
+  readonly outRoot?: string;
+  /** Release (default: what ships) or emulator (dist/test/*.vsix: tests, demo, bench, try-out); src/core/flavour.ts. */
+  readonly flavour?: Flavour;
+}
+
+/** Builds every task's bundles; returns the line that reports them. */
+export async function buildTasks(options: TaskBuildOptions = {}): Promise<string> {
+  const started = Date.now();
+  const manifest = readManifest();
+  const define = publisherDefine(options.publisher ?? manifest.publisher, manifest);
+  const outRoot = options.outRoot ?? 'tasks';
+  const flavour = options.flavour ?? 'release';
+  mkdirSync('.tmp', { recursive: true });
   const sizes: string[] = [];
-  if (flavour === 'emulator') rmSync(EMULATOR_ROOT, { recursive: true, force: true });
+  const written: string[] = [];
   for (const [folder, entries] of Object.entries(TASKS)) {
-    const dir = taskFolder(flavour, folder);
-    mkdirSync(dir, { recursive: true });
-    const outfiles = [join(dir, IDENTITY_BUNDLE)];
-    await build(identityBundleOptions(outfiles[0]!, flavour));
+    const identity = join(outRoot, folder, IDENTITY_BUNDLE);
+    await build(identityBundleOptions(identity, flavour));
+    written.push(identity);
+    sizes.push(`${folder}/${IDENTITY_BUNDLE} ${kib(statSync(identity).size)}`);
+    const key = compileCacheKey(folder);
     for (const [name, entry] of Object.entries(entries)) {
-      const outfile = join(dir, `${name}.js`);
-      outfiles.push(outfile);
-      const result = await build(bundleOptions(entry, outfile, await usedClientsOf(entry), false, flavour));
+      const outfile = join(outRoot, folder, bundleFile(name));
+      const bundle = bundleOptions(entry, outfile, await usedClientsOf(entry), false, flavour);
+      const result = await build({ ...bundle, define: { ...bundle.define, ...define } });
       const copies = taskLibCopies(result.metafile);
-      if (copies.size > 1) throw new Error(`${folder}/${name}.js bundles ${copies.size} copies of azure-pipelines-task-lib: ${[...copies].join(', ')}`);
+      if (copies.size > 1) throw new Error(`${folder}/${bundleFile(name)} bundles ${copies.size} copies of azure-pipelines-task-lib: ${[...copies].join(', ')}`);
       if (flavour === 'release') writeFileSync(join('.tmp', `${folder}.${name}.meta.json`), JSON.stringify(result.metafile));
-    }
-    for (const outfile of outfiles) {
-      const markers = emulatorMarkersIn(readFileSync(outfile, 'utf8'));
-      if (flavour === 'release' && markers.length) {
-        rmSync(outfile);
-        throw new Error(`${outfile} would ship emulator-only code (${markers.join(', ')}): see src/core/flavour.ts`);
-      }
-      if (flavour === 'release') sizes.push(`${folder}/${outfile.slice(dir.length + 1)} ${kib(statSync(outfile).size)}`);
+      const start = join(outRoot, folder, `${name}.js`);
+      await build(startOptions(name, start, key));
+      written.push(outfile, start);
+      sizes.push(`${folder}/${bundleFile(name)} ${kib(statSync(outfile).size)} (+ ${name}.js ${kib(statSync(start).size)})`);
     }
   }
-  return sizes;
+  for (const file of flavour === 'release' ? written : []) {
+    const markers = emulatorMarkersIn(readFileSync(file, 'utf8'));
+    if (markers.length) {
+      rmSync(file);
+      throw new Error(`${file} would ship emulator-only code (${markers.join(', ')}): see src/core/flavour.ts`);
+    }
+  }
+  return `Built ${Object.keys(TASKS).length} task(s)${flavour === 'release' ? '' : ` (${flavour} flavour)`} in ${Date.now() - started} ms: ${sizes.join(', ')}.`;
 }
 
 async function main(): Promise<void> {
-  const started = Date.now();
-  mkdirSync('.tmp', { recursive: true });
-  const [sizes] = await Promise.all([buildFlavour('release'), buildFlavour('emulator')]);
-  console.log(`Built ${Object.keys(TASKS).length} task(s) in ${Date.now() - started} ms (release bundles, and the emulator flavour in ${EMULATOR_ROOT}): ${sizes.join(', ')}.`);
+  const publisher = resolvePublisher(process.argv.slice(2), process.env, readManifest());
+  console.log(await buildTasks({ publisher }));
 }
 
 if (require.main === module) {
   void main().catch((err: unknown) => {
-    console.error(err);
+    console.error(err instanceof UsageError ? err.message : err);
     process.exitCode = 1;
   });
 }

@@ -6,6 +6,7 @@
 // First: it reads VSTS_PUBLIC_VARIABLES, which task-lib removes from the environment when it loads.
 import { environmentName, variableNamed } from './public-variables';
 import * as tl from 'azure-pipelines-task-lib/task';
+import { compileCacheOutcome, describeCompileCache } from '../core/compile-cache';
 import { TROUBLESHOOTING_URL, TaskError, printable } from '../core/errors';
 import { tmpdir } from 'node:os';
 import { neutralize, type Log } from '../core/log';
@@ -14,6 +15,7 @@ import { Summary } from './summary';
 /** Keys of the task variables that carry state from a task's main step to its post-job step. */
 export const StateKey = {
   GitSession: 'miado.gitSession',
+  Feeds: 'miado.feeds',
   PersistedCredentials: 'miado.persistedCredentials',
 } as const;
 export type StateKey = (typeof StateKey)[keyof typeof StateKey];
@@ -26,6 +28,12 @@ export interface Pipeline extends Log {
   /** Masks a value in every later log line. Call before anything can print it. */
   setSecret(value: string): void;
   setVariable(name: string, value: string, options?: { secret?: boolean; isOutput?: boolean }): void;
+  /**
+   * A non-secret variable meant for later steps' environment (a package client's setting), written as the
+   * logging command only: task-lib's setVariable would also echo the value in a debug line. `preserveCase`
+   * keeps the environment name's case (agent 3.234.0 and later; older agents upper-case it, as always).
+   */
+  setEnvironmentVariable(name: string, value: string, options?: { preserveCase?: boolean }): void;
   saveState(key: StateKey, value: string): void;
   loadState(key: StateKey): string | undefined;
   error(message: string): void;
@@ -60,6 +68,8 @@ export function agentPipeline(): Pipeline {
     },
     setSecret: (value) => tl.setSecret(value),
     setVariable: (name, value, options = {}) => tl.setVariable(name, value, options.secret ?? false, options.isOutput ?? false),
+    setEnvironmentVariable: (name, value, options = {}) =>
+      tl.command('task.setvariable', { variable: name, issecret: 'false', ...(options.preserveCase ? { preservecase: 'true' } : {}) }, value),
     saveState: (key, value) => tl.setTaskVariable(key, value, false),
     // A post-job step runs even when its main step did not (agent JobExtension.cs adds it at job start with
     // always()), and then a variable named like the task variable is all it finds. The value is used all the same,
@@ -114,6 +124,7 @@ function attachSummary(p: Pipeline, summary: Summary): void {
  */
 export async function runTask(title: string, body: (p: Pipeline, summary: Summary) => Promise<void>): Promise<void> {
   const p = agentPipeline();
+  p.debug(describeCompileCache(compileCacheOutcome()));
   const summary = new Summary(title);
   try {
     await body(p, summary);
@@ -123,6 +134,7 @@ export async function runTask(title: string, body: (p: Pipeline, summary: Summar
   } catch (err) {
     const message = neutralize(failureMessage(err));
     summary.add('Result', `Failed: ${message}`);
+    summary.addLink('Help', 'Troubleshooting', TROUBLESHOOTING_URL);
     attachSummary(p, summary);
     tl.setResult(tl.TaskResult.Failed, message);
     explainFailure(p, err);
@@ -133,6 +145,7 @@ export async function runTask(title: string, body: (p: Pipeline, summary: Summar
 /** Runs a post-job step: every failure becomes a warning, so cleanup never fails a job. */
 export async function runCleanup(body: (p: Pipeline) => Promise<void>): Promise<void> {
   const p = agentPipeline();
+  p.debug(describeCompileCache(compileCacheOutcome()));
   try {
     await body(p);
   } catch (err) {

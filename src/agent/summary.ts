@@ -8,12 +8,37 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AzureDevOpsToken } from '../identity/managed-identity';
 
+/**
+ * One table cell of literal text. Values come from servers and repositories too (error messages, display names),
+ * so nothing in them may render as Markdown: line breaks become spaces; `&`, `<` and `>` become entities (no HTML,
+ * no autolink in angle brackets, no entity of their own); and the characters that open inline syntax are
+ * backslash-escaped, which CommonMark allows for any ASCII punctuation (spec 0.31.2, section 2.4): `[` and `]`
+ * (links, images, reference links), `|` (a cell of its own), `*`, `_`, `~` (emphasis, strikethrough), `` ` ``
+ * (code spans) and `\` itself. A bare URL stays a bare URL: a renderer that links it shows where it goes.
+ */
+export function markdownCell(text: string): string {
+  return text.replace(/[\r\n]+/g, ' ')
+    .replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+    .replace(/[\\`*_~[\]|]/g, (c) => `\\${c}`);
+}
+
 export class Summary {
+  /** Label and the value's Markdown, already made safe. */
   private readonly rows: Array<[string, string]> = [];
   constructor(readonly title: string) {}
 
+  /** A row of literal text (see markdownCell). */
   add(label: string, value: string | undefined): void {
-    if (value) this.rows.push([label, value]);
+    if (value) this.rows.push([label, markdownCell(value)]);
+  }
+
+  /**
+   * A row holding one link of ours: literal text, and a URL of the extension itself (an https address with no
+   * character that could end the link or the cell). Text from elsewhere never becomes a link: use `add`.
+   */
+  addLink(label: string, text: string, url: string): void {
+    if (!/^https:\/\/[^\s()<>[\]|\\`]+$/.test(url)) throw new Error(`not a link the summary may show: ${url}`);
+    this.rows.push([label, `[${markdownCell(text)}](${url})`]);
   }
 
   /** The identity rows every task shows once it has a token. */
@@ -31,8 +56,7 @@ export class Summary {
   }
 
   toMarkdown(): string {
-    const cell = (text: string): string => text.replace(/[\r\n]+/g, ' ').replace(/\|/g, '\\|').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-    return [`### ${cell(this.title)}`, '', '| | |', '| --- | --- |', ...this.rows.map(([k, v]) => `| ${cell(k)} | ${cell(v)} |`), ''].join('\n');
+    return [`### ${markdownCell(this.title)}`, '', '| | |', '| --- | --- |', ...this.rows.map(([k, v]) => `| ${markdownCell(k)} | ${v} |`), ''].join('\n');
   }
 
   /** Writes the Markdown file under the agent's temp directory and returns its path. */

@@ -2,8 +2,15 @@
  * Every failure a user can act on is a TaskError: a message that says what failed (with the value)
  * and a hint that says what to do. Only `runTask` in agent/pipeline.ts reports them.
  */
-export const TROUBLESHOOTING_URL =
-  'https://marketplace.visualstudio.com/items?itemName=managed-identity-ado.managed-identity-azure-devops#troubleshooting';
+/**
+ * `<publisher>.<extension id>` of the package these tasks ship in. scripts/build.ts writes it into the bundles
+ * (esbuild define of MIADO_EXTENSION_ITEM) for the publisher the package is built for, so a package published
+ * under another publisher links to its own Marketplace page; run from source (tests), it is vss-extension.json's.
+ */
+declare const MIADO_EXTENSION_ITEM: string | undefined;
+export const EXTENSION_ITEM: string = typeof MIADO_EXTENSION_ITEM === 'string' ? MIADO_EXTENSION_ITEM : 'managed-identity-ado.managed-identity-azure-devops';
+export const EXTENSION_PAGE = `https://marketplace.visualstudio.com/items?itemName=${EXTENSION_ITEM}`;
+export const TROUBLESHOOTING_URL = `${EXTENSION_PAGE}#troubleshooting`;
 
 export class TaskError extends Error {
   override name = 'TaskError';

@@ -10,19 +10,27 @@ import type { Log } from '../core/log';
 import { isTokenHost, type HostPolicy, type Organization } from './organizations';
 
 const ANONYMOUS_ID = 'aaaaaaaa-aaaa-aaaa-aaaa-aaaaaaaaaaaa';
-const RETRY_BUDGET_MS = 60_000;
+
+/**
+ * The one retry layer for Azure DevOps REST (`retrying`): at most `attempts` requests for one read, waiting what
+ * Retry-After says or else `baseDelayMs` doubled at each retry plus up to `jitter` of it, and never past `budgetMs`
+ * from the first attempt. typed-rest-client's own retries are off underneath (see connectOrganization).
+ */
+export const RETRY_POLICY = Object.freeze({ attempts: 5, baseDelayMs: 500, jitter: 0.2, budgetMs: 60_000 });
 
 export interface DevOpsIdentity {
   readonly id: string;
   readonly displayName: string;
 }
 
-/** What a failed request looked like, as typed-rest-client reports it. */
+/** What a failed request looked like, as typed-rest-client reports it (and node-api's rate-limit fields). */
 interface RestError {
   statusCode?: number;
   message?: string;
+  code?: string;
   result?: { message?: string; typeKey?: string } | null;
   responseHeaders?: Record<string, string | string[] | undefined>;
+  rateLimit?: { retryAfter?: number };
 }
 
 function header(err: RestError, name: string): string | undefined {
@@ -45,17 +53,31 @@ export async function connectOrganization(org: Organization, token: string, poli
   if (!isTokenHost(new URL(org.url), policy)) {
     throw new TaskError(`Refusing to send the Azure DevOps token to ${org.url}: not an Azure DevOps host.`);
   }
-  const { WebApi, getBearerHandler } = await import('azure-devops-node-api');
+  const [{ WebApi, getBearerHandler }, { LocationsApi }] = await Promise.all([import('azure-devops-node-api'), import('azure-devops-node-api/LocationsApi.js')]);
+  /**
+   * typed-rest-client retries by itself when `allowRetries` is set: reads (OPTIONS, GET, DELETE, HEAD) answered 502,
+   * 503 or 504, and connection errors (ECONNRESET, ETIMEDOUT …), up to `maxRetries` more times, 10, 20, 40 … ms apart,
+   * never reading Retry-After (node_modules/typed-rest-client/HttpClient.js, HttpResponseRetryCodes, NetworkRetryErrors,
+   * RetryableHttpVerbs and _performExponentialBackoff, lines 52-56, 211-222, 265-273, 508-511). Under `retrying` that
+   * multiplied the requests (a persistent 503 made 24) and hid Retry-After, so it stays off: `allowRetries: false`. And
+   * node-api turns it back on, with `maxRetries: 5`, for the LocationsApi it uses for resource-area discovery
+   * (node_modules/azure-devops-node-api/WebApi.js, getLocationsApi, lines 275-283): this WebApi makes that one with
+   * the same options as every other client.
+   */
+  class OneRetryLayer extends WebApi {
+    override async getLocationsApi(serverUrl?: string, handlers?: Parameters<WebApi['getLocationsApi']>[1]): ReturnType<WebApi['getLocationsApi']> {
+      return new LocationsApi(serverUrl || this.serverUrl, handlers || [this.authHandler], this.options, this.userAgent);
+    }
+  }
   // One handler per organization, pinned to its host: node-api's default would send the token to any host.
-  return new WebApi(org.url, getBearerHandler(token, false), {
+  return new OneRetryLayer(org.url, getBearerHandler(token, false), {
     allowRedirects: false,
-    allowRetries: true,
-    maxRetries: 3,
+    allowRetries: false,
     socketTimeout: 30_000,
   });
 }
 
-/** Describes the identity in a token for messages: display name if known, else object id. */
+/** Describes the identity in a token for messages: its object id and tenant (a token carries no display name). */
 export function identityLabel(claims: TokenClaims): string {
   return `object id ${claims.oid ?? 'unknown'}, tenant ${claims.tid ?? 'unknown'}`;
 }
@@ -68,7 +90,8 @@ export function explainDevOpsError(err: unknown, org: Organization, what: string
   if (err instanceof TaskError) return err;
   const e = (err ?? {}) as RestError;
   const status = e.statusCode;
-  const serverMessage = printable(e.result?.message ?? e.message ?? String(err), 500);
+  const retried = typeof err === 'object' && err !== null ? GAVE_UP.get(err) : undefined;
+  const serverMessage = printable(e.result?.message ?? e.message ?? String(err), 500) + (retried ? ` (${retried})` : '');
   const who = identityLabel(claims);
   if (/TF401444/.test(serverMessage)) {
     return new DevOpsError(
@@ -124,26 +147,62 @@ function signInPage(org: Organization, who: string): DevOpsError {
     203);
 }
 
+/** A Retry-After in milliseconds: from the headers, or, when typed-rest-client dropped them (a body that is not JSON), node-api's copy. */
 function retryAfterMs(err: RestError): number | undefined {
-  return parseRetryAfter(header(err, 'retry-after'));
+  const fromHeader = parseRetryAfter(header(err, 'retry-after'));
+  if (fromHeader !== undefined) return fromHeader;
+  const seconds = err.rateLimit?.retryAfter;
+  return typeof seconds === 'number' && Number.isFinite(seconds) ? Math.max(0, seconds * 1000) : undefined;
 }
 
+/** Connection failures worth another attempt on a read (the ones typed-rest-client used to retry, ENOTFOUND aside). */
+const TRANSIENT_CODES = new Set(['ECONNRESET', 'ETIMEDOUT', 'ESOCKETTIMEDOUT', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'EAI_AGAIN']);
+
+/** Why a failed read may succeed later: a status to show, or undefined when it will not. */
+function transient(e: RestError): string | undefined {
+  const status = e.statusCode ?? 0;
+  if (status === 429 || status === 500 || status === 502 || status === 503 || status === 504) return String(status);
+  if (!status && e.code && TRANSIENT_CODES.has(e.code)) return e.code;
+  // typed-rest-client's socket timeout carries no code (HttpClient.js requestRawWithCallback).
+  if (!status && /^Request timeout: /.test(e.message ?? '')) return 'a timeout';
+  return undefined;
+}
+
+/** How `retrying` ended for an error it gave up on, for explainDevOpsError to say: keyed by the error, which stays untouched. */
+const GAVE_UP = new WeakMap<object, string>();
+
+const secondsText = (ms: number): string => `${Math.round(ms / 100) / 10} s`;
+
 /**
- * Runs an idempotent request, honouring 429/503 Retry-After (node-api never does: devops-side.md §3.6)
- * and retrying 500/502/503/504 with backoff, all within a budget. Non-idempotent calls must not use this.
+ * Runs an idempotent request: the one retry layer (RETRY_POLICY). 429, 500, 502, 503, 504 and connection failures
+ * are retried after Retry-After when the answer has one (node-api never honours it: devops-side.md §3.6), else after
+ * exponential backoff with jitter; a Retry-After longer than what is left of the budget ends it at once. The
+ * request count and the time are both bounded. Non-idempotent calls must not use this.
  */
-export async function retrying<T>(what: string, log: Log, request: () => Promise<T>, budgetMs = RETRY_BUDGET_MS): Promise<T> {
+export async function retrying<T>(what: string, log: Log, request: () => Promise<T>, policy = RETRY_POLICY): Promise<T> {
   const started = Date.now();
   for (let attempt = 1; ; attempt++) {
     try {
       return await request();
     } catch (err) {
       const e = (err ?? {}) as RestError;
-      const status = e.statusCode ?? 0;
-      const transient = status === 429 || status === 500 || status === 502 || status === 503 || status === 504;
-      const wait = retryAfterMs(e) ?? (status === 429 ? undefined : Math.min(8_000, 500 * 2 ** (attempt - 1)));
-      if (!transient || wait === undefined || attempt >= 6 || Date.now() - started + wait > budgetMs) throw err;
-      log.info(`Azure DevOps answered ${status} to '${what}'; retrying in ${Math.ceil(wait / 1000)} s (attempt ${attempt + 1}).`);
+      const reason = transient(e);
+      if (!reason) throw err;
+      const asked = retryAfterMs(e);
+      const wait = asked ?? policy.baseDelayMs * 2 ** (attempt - 1) * (1 + Math.random() * policy.jitter);
+      const elapsed = Date.now() - started;
+      const stop = attempt >= policy.attempts
+        ? `gave up after ${attempt} attempts in ${secondsText(elapsed)}`
+        : elapsed + wait > policy.budgetMs
+          ? (asked !== undefined
+            ? `it asked to retry after ${secondsText(asked)}; this task waits at most ${secondsText(policy.budgetMs)} in all`
+            : `gave up after ${attempt} attempts in ${secondsText(elapsed)}, at the ${secondsText(policy.budgetMs)} limit`)
+          : undefined;
+      if (stop) {
+        if (typeof err === 'object' && err !== null) GAVE_UP.set(err, stop);
+        throw err;
+      }
+      log.info(`Azure DevOps answered ${reason} to '${what}'; retrying in ${secondsText(wait)} (attempt ${attempt + 1} of ${policy.attempts}).`);
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
   }

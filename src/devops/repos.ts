@@ -95,3 +95,20 @@ export async function getRepository(c: Connection, git: IGitApi): Promise<Reposi
     'Check the repository name, and grant the identity Read on it (Basic access is required; Stakeholder cannot read repositories).',
     404);
 }
+
+/**
+ * Whether `ancestor` is in the history of any of `commits`, as Azure DevOps sees the repository: from their merge
+ * bases (GET commits/{commitId}/mergebases), where an ancestor is its own merge base. 'unknown' when the server
+ * lacks one of the commits (node-api turns the 404 into null) or finds no common history at all.
+ */
+export async function ancestryOnServer(
+  c: Connection, git: IGitApi, repo: RepositoryInfo, ancestor: string, commits: readonly string[],
+): Promise<'yes' | 'no' | 'unknown'> {
+  const answers = await Promise.all(commits.map(async (commit) => {
+    const bases = await call(c, `find the merge base of ${commit} and ${ancestor} in '${describeRepository(c.ref)}'`,
+      () => git.getMergeBases(repo.id, commit, ancestor, repo.projectName));
+    if (!bases?.length) return 'unknown';
+    return bases.some((b) => b.commitId?.toLowerCase() === ancestor.toLowerCase()) ? 'yes' : 'no';
+  }));
+  return answers.includes('yes') ? 'yes' : answers.includes('unknown') ? 'unknown' : 'no';
+}

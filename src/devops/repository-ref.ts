@@ -106,6 +106,15 @@ export function describeRepository(ref: RepositoryRef): string {
   return `${ref.organization.name}/${ref.project}/${ref.repository}`;
 }
 
+/**
+ * `url` without its user name and password: `https://{org}@dev.azure.com/…` (the REST remoteUrl) and
+ * `https://user:secret@host/…` become `https://dev.azure.com/…` and `https://host/…`; the authority ends at
+ * the first '/', '?' or '#', and its last '@' ends the userinfo, as the URL standard reads it.
+ */
+export function withoutUserinfo(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1');
+}
+
 /** The clone URL Azure DevOps uses, with names percent-encoded. */
 export function cloneUrl(ref: RepositoryRef): string {
   const project = encodeURIComponent(ref.project);

@@ -21,15 +21,8 @@ export interface GitSession {
 
 const SESSION_PREFIX = 'miado-git-';
 
-/** Quotes a word for the POSIX shell git runs `!` helpers with (also Git for Windows' sh). */
-export function shellQuote(word: string): string {
-  return `'${word.replace(/\\/g, '/').replace(/'/g, `'\\''`)}'`;
-}
-
-/** The helper command line: the same Node that runs the task, our helper bundle, the session file. */
-export function helperCommand(nodePath: string, helperScript: string, sessionFile: string): string {
-  return `!${shellQuote(nodePath)} ${shellQuote(helperScript)} ${shellQuote(sessionFile)}`;
-}
+// The helper command and its quoting live in helper-command.ts (Windows and POSIX forms); re-exported for the call sites.
+export { helperCommand, shellQuote } from './helper-command';
 
 /**
  * The GIT_CONFIG_* variables that add our helper for each prefix after `existing` entries already in the
@@ -48,7 +41,10 @@ export function gitConfigVariables(existing: number, prefixes: readonly string[]
   return variables;
 }
 
-/** Writes a session file (mode 0600) under the agent's temp directory and returns its path. */
+/**
+ * Writes a session file (mode 0600) under the agent's temp directory and returns its path. On Windows the mode only
+ * decides the read-only attribute (libuv fs__open); the file inherits the folder's ACL (SECURITY.md).
+ */
 export function writeSession(tempDir: string, session: GitSession): string {
   mkdirSync(tempDir, { recursive: true });
   const file = join(tempDir, `${SESSION_PREFIX}${randomUUID()}.json`);

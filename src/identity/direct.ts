@@ -1,11 +1,12 @@
 /**
- * The credential helper's fast path for the two sources most agents run on: IMDS (VMs, scale sets,
- * Managed DevOps Pools) and App Service / Container Apps. Git may run the helper for every fetch of a long
- * job, and loading @azure/identity with msal costs about 60 ms a time; these two protocols are one GET each.
- * The request is the one msal-node 5.6.0 sends (managed-identity.md §1.2, checked in
- * lib/msal-node.cjs: Imds.tryCreate/createRequest, AppService.createRequest), through the same direct,
+ * The fast path for the two sources most agents run on: IMDS (VMs, scale sets, Managed DevOps Pools) and App
+ * Service / Container Apps, taken by the task steps and by the credential helper. Loading @azure/identity with
+ * msal costs about 60-100 ms a process, and git may run the helper for every fetch of a long job; these two
+ * protocols are one GET each. The request is the one msal-node 5.6.0 sends (managed-identity.md §1.2, checked in
+ * lib/msal-node.cjs: Imds.tryCreate/createRequest, AppService.createRequest; test/unit/identity-direct.test.ts
+ * runs the installed library next to it for every selector and environment), through the same direct,
  * time-limited transport, so retries, deadline and messages stay those of managed-identity.ts. Other sources
- * return undefined here and go through @azure/identity.
+ * (and whatever the library would refuse first) return undefined here and go through @azure/identity.
  */
 import type { AccessToken as CoreAccessToken } from '@azure/core-auth';
 import type { IdentitySource, SelectorKind } from './source';
@@ -27,6 +28,10 @@ function canonical(url: string): string {
 
 /** The request msal would send for this source and selector, or undefined where we leave it to msal. */
 export function directRequest(source: IdentitySource, selector: Selector, resource: string, env: NodeJS.ProcessEnv): DirectRequest | undefined {
+  // @azure/identity refuses every source while AZURE_AUTHORITY_HOST (even empty) does not start with 'https:'
+  // (client/identityClient.js getIdentityClientAuthorityHost): leave that to the library, so that the refusal is its own.
+  const authority = env['AZURE_AUTHORITY_HOST'];
+  if (authority !== undefined && !authority.startsWith('https:')) return undefined;
   const query = (idNames: Record<SelectorKind, string>, apiVersion: string): URLSearchParams => {
     const q = new URLSearchParams({ 'api-version': apiVersion, resource });
     if (selector.kind !== 'system') q.set(idNames[selector.kind], selector.value);

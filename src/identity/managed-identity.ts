@@ -19,7 +19,7 @@
  */
 import type { AccessToken as CoreAccessToken } from '@azure/core-auth';
 import { IdentityError, printable } from '../core/errors';
-import { describeSource, detectIdentitySource, lookedFor, type IdentitySource, type SelectorKind } from './source';
+import { arcKeyFileHint, describeSource, detectIdentitySource, lookedFor, windowsContainerNote, type IdentitySource, type SelectorKind } from './source';
 import { directRequest, directToken } from './direct';
 import { DirectTransport, environmentProxyApplies, type Exchange, type TransportFailure } from './transport';
 import { readClaims, type TokenClaims } from './jwt';
@@ -51,7 +51,7 @@ export interface TokenOptions {
   /** Log the source and warn about stray identity variables before asking (task steps; not the credential helper). */
   readonly announce?: boolean;
   readonly deadlineMs?: number;
-  /** Ask IMDS and App Service directly, without loading @azure/identity (the credential helper; direct.ts). */
+  /** Ask IMDS and App Service directly, without loading @azure/identity (task steps and the credential helper; direct.ts). */
   readonly direct?: boolean;
 }
 
@@ -71,6 +71,10 @@ const HOSTING_HINT =
   '(IMDS at 169.254.169.254 must be reachable directly), an Arc-enabled server, AKS with workload identity, App Service or ' +
   'Container Apps. See "Hosting types" on the extension page.';
 
+const WINDOWS_CONTAINER_HINT =
+  'Run this job on the agent\'s host instead of in a container (remove its container:), or run the agent on the Windows host itself; ' +
+  'a container that must use the identity needs a route to 169.254.169.254 through its default gateway, added as ContainerAdministrator.';
+
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 
@@ -78,6 +82,8 @@ const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' 
 function unreachableHint(source: IdentitySource): string {
   if (source.name === 'AKS workload identity') return ENTRA_HINT;
   if (source.name === 'IMDS') {
+    const container = windowsContainerNote(source);
+    if (container) return `${container[0]!.toUpperCase()}${container.slice(1)}. ${WINDOWS_CONTAINER_HINT}`;
     const moved = source.decidedBy.length
       ? ` AZURE_POD_IDENTITY_AUTHORITY_HOST sends IMDS requests to ${source.endpoint} (AAD Pod Identity); remove it from the agent's environment unless that is intended.`
       : '';
@@ -178,11 +184,15 @@ function explain(err: unknown, attempts: readonly Attempt[], selector: IdentityS
   if (code && ARC_KEY_FILE_CODES.has(code)) {
     return new IdentityError(
       `Azure Arc asked for proof that the agent may use the identity (a key file the Connected Machine agent writes), and reading it failed: ${code}.`,
-      'Add the agent\'s service account to the \'himds\' group (Linux) or to \'Hybrid Agent Extension Applications\' (Windows), then restart the agent service.',
+      arcKeyFileHint(),
       { cause: err });
   }
   if (source.name === 'AKS workload identity') return explainWorkloadIdentity(err, attempts, selector, tries);
   if (e?.failure) {
+    const container = windowsContainerNote(source);
+    if (container) {
+      return new IdentityError(`No managed identity endpoint answered: ${at} ${whatHappened(e, tries)}: ${container}.`, WINDOWS_CONTAINER_HINT, { cause: err });
+    }
     return new IdentityError(`No managed identity endpoint answered: ${at} ${whatHappened(e, tries)}.`, unreachableHint(source), { cause: err });
   }
   if (e?.status !== undefined) {
@@ -391,6 +401,14 @@ export async function getAzureDevOpsToken(selector: IdentitySelector, log: Log, 
     new IdentityError(
       `No managed identity token within ${seconds(deadlineMs)}: ${source.name} at ${source.endpoint} did not answer in time (${plural(attempts.length + 1, 'attempt')}).`,
       unreachableHint(source)));
+  // The agent fails a step that registers a secret of several lines ("Secrets cannot contain multiple lines",
+  // azure-pipelines-agent src/Agent.Worker/TaskCommandExtension.cs, TaskSetVariableCommand) and masks line by line,
+  // and the credential helper would hand git a second line of its own: a token is one line, or it is refused.
+  if (/[\r\n]/.test(minted.token)) {
+    throw new IdentityError(
+      `The ${source.name} endpoint returned an access token that spans several lines; it is refused, because the agent cannot keep a secret of several lines masked.`,
+      'A token is a single line: check the identity endpoint and anything between it and the agent that rewrites its answers (a proxy or sidecar).');
+  }
   const claims = readClaims(minted.token);
   checkOwner(claims, selector, source);
   log.debug(`Token obtained from ${source.name} in ${Date.now() - started} ms after ${plural(attempts.length + 1, 'attempt')}.`);

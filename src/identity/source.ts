@@ -60,16 +60,48 @@ const ORDER: readonly SourceName[] = [
   'AKS workload identity', 'Service Fabric', 'App Service', 'Azure Machine Learning', 'Cloud Shell', 'Azure Arc', 'IMDS',
 ];
 
-/** msal-node AzureArc.ts AZURE_ARC_FILE_DETECTION, DEFAULT_AZURE_ARC_IDENTITY_ENDPOINT. */
-export const ARC_HIMDS_FILE: string = process.platform === 'win32'
-  ? `${process.env['ProgramFiles']}\\AzureConnectedMachineAgent\\himds.exe`
-  : '/opt/azcmagent/bin/himds';
+/**
+ * Where the Azure Connected Machine agent's himds executable is, whose presence makes msal-node choose Azure Arc
+ * (msal-node 5.6.0 AzureArc.mjs AZURE_ARC_FILE_DETECTION, keyed by platform: win32 and linux only, so no other
+ * platform ever detects Arc this way). msal reads ProgramFiles once, when it loads; so do the tasks (one per process).
+ */
+export function arcHimdsFile(platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (platform === 'win32') return `${env['ProgramFiles']}\\AzureConnectedMachineAgent\\himds.exe`;
+  return platform === 'linux' ? '/opt/azcmagent/bin/himds' : undefined;
+}
+
+/**
+ * The folder of the key files Arc's challenge names, the only one msal-node accepts them from (AzureArc.mjs
+ * SUPPORTED_AZURE_ARC_PLATFORMS). Reading them takes membership of the 'himds' group on Linux, and of the local
+ * Administrators or 'Hybrid agent extension applications' group on Windows (learn.microsoft.com
+ * azure/azure-arc/servers/managed-identity-authentication, security-overview; the group is created when the agent is
+ * installed: agent-overview#windows-agent-installation-details).
+ */
+export function arcKeyFolder(platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (platform === 'win32') return `${env['ProgramData']}\\AzureConnectedMachineAgent\\Tokens\\`;
+  return platform === 'linux' ? '/var/opt/azcmagent/tokens/' : undefined;
+}
+
+/**
+ * The account a step runs as when it runs in a Windows container: ContainerAdministrator (S-1-5-93-2-1) and
+ * ContainerUser (S-1-5-93-2-2) exist only there, and Windows container images run as one of them unless their
+ * Dockerfile names another USER. Azure Pipelines container jobs and agents in Docker run steps that way.
+ * Undefined elsewhere, and on Windows outside a container.
+ */
+export function windowsContainerAccount(platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (platform !== 'win32') return undefined;
+  const user = env['USERNAME'] ?? '';
+  return /^Container(Administrator|User)$/i.test(user) ? user : undefined;
+}
+
+const ARC_HIMDS_FILE = arcHimdsFile();
 const ARC_DEFAULT_ENDPOINT = 'http://127.0.0.1:40342/metadata/identity/oauth2/token';
 /** msal-node Imds.ts DEFAULT_IMDS_ENDPOINT and IMDS_TOKEN_PATH. */
 export const IMDS_TOKEN_PATH = '/metadata/identity/oauth2/token';
 const IMDS_DEFAULT_HOST = 'http://169.254.169.254';
 
 function himdsReadable(): boolean {
+  if (!ARC_HIMDS_FILE) return false;
   try {
     accessSync(ARC_HIMDS_FILE, constants.F_OK | constants.R_OK);
     return true;
@@ -155,3 +187,30 @@ export function lookedFor(source: IdentitySource): string {
   const names = source.skipped.map((s) => (s === 'Azure Arc' ? 'Azure Arc (variables or the Connected Machine agent)' : s));
   return `Looked for ${listed(names)} first; none is configured on this agent.`;
 }
+
+/**
+ * What to do when reading Arc's key file failed: the group, the folder and, on Windows, the agent's default service
+ * account (azure-pipelines-agent WindowsServiceControlManager.cs: build and release agents run as NetworkService
+ * unless configured with --windowsLogonAccount).
+ */
+export function arcKeyFileHint(platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env): string {
+  const folder = arcKeyFolder(platform, env);
+  if (platform === 'win32') {
+    return 'Add the agent\'s service account (NT AUTHORITY\\NETWORK SERVICE unless the agent was configured with --windowsLogonAccount) ' +
+      `to the local group 'Hybrid agent extension applications', whose members may read Arc's key files in ${folder}, then restart the agent service.`;
+  }
+  if (platform === 'linux') return `Add the agent's service account to the 'himds' group, whose members may read Arc's key files in ${folder}, then restart the agent service.`;
+  return `Azure Arc answers with a key file only on Linux and Windows; this agent runs on ${platform}.`;
+}
+
+/**
+ * When IMDS could not be reached from a Windows container, the sentence that says so (undefined otherwise). Windows
+ * containers have no route to 169.254.169.254 (learn.microsoft.com azure/container-instances/container-instances-managed-identity,
+ * "Managed identity on Windows containers"; on Docker's NAT network the link-local address is not routed either).
+ */
+export function windowsContainerNote(source: IdentitySource, platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const account = windowsContainerAccount(platform, env);
+  if (!account || source.name !== 'IMDS' || source.decidedBy.length) return undefined;
+  return `this step runs in a Windows container (as ${account}), and Windows containers cannot reach IMDS at 169.254.169.254`;
+}
+

@@ -13,14 +13,9 @@
  *
  * A 2xx body is never recorded: it holds the token.
  */
-import type { TokenCredentialOptions } from '@azure/identity';
+import { createHttpHeaders, createPipelineRequest, type HttpClient, type HttpHeaders, type PipelineRequest, type PipelineResponse } from '@azure/core-rest-pipeline';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-
-type HttpClient = NonNullable<TokenCredentialOptions['httpClient']>;
-type PipelineRequest = Parameters<HttpClient['sendRequest']>[0];
-type PipelineResponse = Awaited<ReturnType<HttpClient['sendRequest']>>;
-type HttpHeaders = PipelineResponse['headers'];
 
 export type TransportFailure = 'refused' | 'reset' | 'unreachable' | 'dns' | 'connect timeout' | 'response timeout' | 'aborted' | 'other';
 
@@ -47,25 +42,11 @@ export interface TransportLimits {
   readonly responseMs: number;
 }
 
-class Headers implements HttpHeaders {
-  private readonly map = new Map<string, { name: string; value: string }>();
-  constructor(raw: IncomingMessage['headers'] = {}) {
-    for (const [name, value] of Object.entries(raw)) {
-      if (value !== undefined) this.set(name, Array.isArray(value) ? value.join(', ') : value);
-    }
-  }
-  get(name: string): string | undefined { return this.map.get(name.toLowerCase())?.value; }
-  has(name: string): boolean { return this.map.has(name.toLowerCase()); }
-  set(name: string, value: string | number | boolean): void { this.map.set(name.toLowerCase(), { name, value: String(value) }); }
-  delete(name: string): void { this.map.delete(name.toLowerCase()); }
-  toJSON(options?: { preserveCase?: boolean }): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (const [key, { name, value }] of this.map) out[options?.preserveCase ? name : key] = value;
-    return out;
-  }
-  *[Symbol.iterator](): IterableIterator<[string, string]> {
-    for (const [key, { value }] of this.map) yield [key, value];
-  }
+/** Node's response headers as the pipeline's HttpHeaders (a repeated header joined with ', ', as fetch does). */
+function responseHeaders(raw: IncomingMessage['headers']): HttpHeaders {
+  const headers = createHttpHeaders();
+  for (const [name, value] of Object.entries(raw)) if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  return headers;
 }
 
 const FAILURES: Record<string, TransportFailure> = {
@@ -81,7 +62,7 @@ const FAILURES: Record<string, TransportFailure> = {
   EAI_AGAIN: 'dns',
 };
 
-export function retryAfterMs(headers: Headers): number | undefined {
+export function retryAfterMs(headers: HttpHeaders): number | undefined {
   for (const name of ['retry-after-ms', 'x-ms-retry-after-ms']) {
     const ms = Number(headers.get(name));
     if (headers.has(name) && Number.isFinite(ms) && ms >= 0) return ms;
@@ -143,7 +124,7 @@ export class DirectTransport implements HttpClient {
     }
   }
 
-  private exchange(request: PipelineRequest): Promise<{ status: number; headers: Headers; text: string }> {
+  private exchange(request: PipelineRequest): Promise<{ status: number; headers: HttpHeaders; text: string }> {
     const url = new URL(request.url);
     const headers = request.headers.toJSON({ preserveCase: true });
     // We do not decompress; ask for an identity-encoded answer.
@@ -169,7 +150,7 @@ export class DirectTransport implements HttpClient {
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('error', (err) => fail(err));
         res.on('end', () => {
-          if (finish()) resolve({ status: res.statusCode ?? 0, headers: new Headers(res.headers), text: Buffer.concat(chunks).toString('utf8') });
+          if (finish()) resolve({ status: res.statusCode ?? 0, headers: responseHeaders(res.headers), text: Buffer.concat(chunks).toString('utf8') });
         });
       });
       const fail = (err: Error & { code?: string; failure?: TransportFailure }): void => {
@@ -203,6 +184,7 @@ export class DirectTransport implements HttpClient {
  * Whether @azure/identity's own transport would send a request for `url` through a proxy, by the rules of
  * @typespec/ts-http-runtime 0.3.6 policies/proxyPolicy.js: HTTPS_PROXY, else ALL_PROXY, else HTTP_PROXY (each
  * upper case first, then lower case), unless NO_PROXY lists the host exactly or a '.suffix' of it.
+ * test/unit/identity-source.test.ts runs the installed policy next to it.
  */
 export function environmentProxyApplies(url: string, env: NodeJS.ProcessEnv): boolean {
   const value = (name: string): string | undefined => env[name] || env[name.toLowerCase()] || undefined;
@@ -212,9 +194,7 @@ export function environmentProxyApplies(url: string, env: NodeJS.ProcessEnv): bo
   return !bypass.some((p) => (p.startsWith('.') ? host.endsWith(p) || host === p.slice(1) : host === p));
 }
 
-/** A minimal request for DirectTransport.sendRequest (GET, no body), for callers outside @azure/identity. */
+/** A GET without a body for DirectTransport.sendRequest, for callers outside @azure/identity. */
 export function transportRequest(url: string, headers: Readonly<Record<string, string>>): PipelineRequest {
-  const h = new Headers();
-  for (const [name, value] of Object.entries(headers)) h.set(name, value);
-  return { url, method: 'GET', headers: h } as unknown as PipelineRequest;
+  return createPipelineRequest({ url, method: 'GET', headers: createHttpHeaders({ ...headers }) });
 }

@@ -10,6 +10,7 @@ import { TaskError } from '../core/errors';
 import type { Git, GitAuth } from '../git/runner';
 import type { Log } from '../core/log';
 import { COMMIT_SHA } from './refs';
+import { withoutUserinfo } from '../devops/repository-ref';
 
 export type Submodules = 'false' | 'true' | 'recursive';
 
@@ -77,7 +78,7 @@ async function originOf(git: Git, path: string): Promise<string | undefined> {
  * `.git`, and any letter case.
  */
 export function sameRemote(a: string, b: string): boolean {
-  const canonical = (url: string): string => url.trim().replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, '$1').replace(/(\.git)?\/*$/i, '').toLowerCase();
+  const canonical = (url: string): string => withoutUserinfo(url.trim()).replace(/(\.git)?\/*$/i, '').toLowerCase();
   return canonical(a) === canonical(b);
 }
 
@@ -143,7 +144,7 @@ function freshCloneConfig(url: string): string {
 async function headCommit(git: Git, path: string): Promise<string> {
   try {
     const head = readFileSync(join(path, '.git', 'HEAD'), 'utf8').trim();
-    if (/^[0-9a-f]{40}([0-9a-f]{24})?$/.test(head)) return head;
+    if (COMMIT_SHA.test(head)) return head;
   } catch {
     // .git is a file (a worktree or an absorbed submodule): git knows where HEAD is.
   }

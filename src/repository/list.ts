@@ -8,6 +8,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { IGitApi } from 'azure-devops-node-api/GitApi';
 import type { GitRepository } from 'azure-devops-node-api/interfaces/GitInterfaces';
+import { branchName } from './refs';
 import { call, projectNotFound, toRepositoryInfo, type Connection, type RepositoryInfo } from '../devops/repos';
 
 const PROJECT_PAGE = 100;
@@ -74,7 +75,7 @@ export async function listRepositories(c: Connection, git: IGitApi, core: ICoreA
 /** A readable table: project, repository, default branch, size, disabled. */
 export function formatTable(repos: readonly RepositoryInfo[]): string {
   const rows = [['Project', 'Repository', 'Default branch', 'Size', 'Disabled'],
-    ...repos.map((r) => [r.projectName, r.name, (r.defaultBranch ?? '').replace(/^refs\/heads\//, '') || '(empty)', formatSize(r.size), r.isDisabled ? 'yes' : ''])];
+    ...repos.map((r) => [r.projectName, r.name, branchName(r.defaultBranch ?? '') || '(empty)', formatSize(r.size), r.isDisabled ? 'yes' : ''])];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   return rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
 }

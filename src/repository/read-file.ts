@@ -9,7 +9,7 @@ import { dirname, join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { DevOpsError } from '../core/errors';
 import { explainDevOpsError, retrying } from '../devops/client';
-import { COMMIT_SHA } from './refs';
+import { COMMIT_SHA, branchName } from './refs';
 import type { Connection, RepositoryInfo } from '../devops/repos';
 
 // GitVersionType: Branch = 0, Tag = 1, Commit = 2 (node-api GitInterfaces; enums travel as numbers).
@@ -19,7 +19,7 @@ type Version = { version: string; versionType: 0 | 1 | 2 };
 export function versionCandidates(ref: string | undefined): Array<Version | undefined> {
   if (!ref) return [undefined];
   if (COMMIT_SHA.test(ref)) return [{ version: ref, versionType: 2 }];
-  if (ref.startsWith('refs/heads/')) return [{ version: ref.slice(11), versionType: 0 }];
+  if (ref.startsWith('refs/heads/')) return [{ version: branchName(ref), versionType: 0 }];
   if (ref.startsWith('refs/tags/')) return [{ version: ref.slice(10), versionType: 1 }];
   return [{ version: ref, versionType: 0 }, { version: ref, versionType: 1 }];
 }

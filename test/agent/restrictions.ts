@@ -1,5 +1,6 @@
 // task.json `restrictions`, enforced as agent src/Agent.Worker/TaskRestrictionsChecker.cs and
 // TaskRestrictionsExtension.cs do: every restriction set must allow the command / variable.
+import minimatch from 'minimatch';
 import type { TaskRestrictions } from './task-definition';
 
 /** Commands marked [CommandRestriction(AllowedInRestrictedMode = true)] in the agent. */
@@ -34,50 +35,12 @@ export function isSetVariableAllowed(restrictions: readonly TaskRestrictions[], 
 }
 
 /**
- * Case-insensitive minimatch for variable names: `*`, `?`, `[...]`, `{a,b}`, a leading `!`
- * negates, and (as in minimatch without `dot`) wildcards do not match a leading `.`.
+ * The agent matches each allowed pattern with the .NET Minimatch package (`Minimatcher.Check(variable, pattern,
+ * new Options { IgnoreCase = true })`, TaskRestrictionsExtension.cs IsSetVariableAllowed), SLaks' 2013 port of
+ * JavaScript minimatch 0.2.x. minimatch 3.x, pinned in package.json (and already installed for task-lib), is the
+ * maintained line of that same glob-to-RegExp translation: `*`, `?`, `[...]`, `{a,b}`, a leading `!` negates, `#`
+ * starts a comment, and wildcards do not match a leading `.` (no `dot` option).
  */
 export function globMatch(name: string, pattern: string): boolean {
-  if (pattern.startsWith('#')) return false;
-  let negate = false;
-  let body = pattern;
-  while (body.startsWith('!')) {
-    negate = !negate;
-    body = body.substring(1);
-  }
-  const matches = expandBraces(body).some((alternative) => {
-    if (name.startsWith('.') && !alternative.startsWith('.')) return false;
-    return globToRegExp(alternative).test(name);
-  });
-  return matches !== negate;
-}
-
-function expandBraces(pattern: string): string[] {
-  const open = pattern.indexOf('{');
-  const close = open < 0 ? -1 : pattern.indexOf('}', open);
-  if (open < 0 || close < 0) return [pattern];
-  const options = pattern.substring(open + 1, close).split(',');
-  if (options.length < 2) return [pattern];
-  const [head, tail] = [pattern.substring(0, open), pattern.substring(close + 1)];
-  return options.flatMap((option) => expandBraces(head + option + tail));
-}
-
-function globToRegExp(pattern: string): RegExp {
-  let source = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const char = pattern.charAt(i);
-    if (char === '*') {
-      source += '[^/]*';
-    } else if (char === '?') {
-      source += '[^/]';
-    } else if (char === '[' && pattern.indexOf(']', i + 2) > 0) {
-      const end = pattern.indexOf(']', i + 2);
-      const inner = pattern.substring(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\');
-      source += `[${inner}]`;
-      i = end;
-    } else {
-      source += char.replace(/[.+^${}()|\\\]]/g, '\\$&');
-    }
-  }
-  return new RegExp(`^${source}$`, 'i');
+  return minimatch(name, pattern, { nocase: true });
 }

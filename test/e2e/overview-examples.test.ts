@@ -4,18 +4,35 @@
  * error the Troubleshooting table explains.
  *
  * The examples name the organizations of the emulators' world (contoso: Web/app; fabrikam: Shared
- * Tools/templates); their https://dev.azure.com/{org} and https://{org}.visualstudio.com URLs are
- * rewritten to the emulator. The job runs in contoso/Web with `checkout: self` done before it (a clone
- * of contoso/Web/app in $(Build.SourcesDirectory)) unless the example says `- checkout: none`.
+ * Tools/templates; feeds contoso/libs and fabrikam/Shared Tools/tools); their https://dev.azure.com/{org},
+ * https://{org}.visualstudio.com, https://pkgs.dev.azure.com/{org} and https://{org}.pkgs.visualstudio.com URLs
+ * are rewritten to the emulator. The job runs in contoso/Web with `checkout: self` done before it (a clone
+ * of contoso/Web/app in $(Build.SourcesDirectory)) unless the example says `- checkout: none`; that
+ * repository holds the package projects the feed examples describe (APP_PROJECT_FILES below).
+ * `<!-- example: requires {tool} -->` before a block runs it only where the tool is installed (else the
+ * test is pending and says why).
  * The YAML is read by the small parser below: the subset pipeline steps use (mappings, sequences,
  * plain and quoted scalars, `|` blocks, comments); anything else fails the test rather than being guessed.
+ *
+ * PowerShell steps (`pwsh:`, `powershell:`, the Windows examples) run through `pwsh` when it is on PATH. Where it is
+ * not (this project's machines: no registry they reach serves PowerShell), they are not run, and the test's title says
+ * so; the rest of the job still runs, and each such step is checked: every `$(variable)` it uses exists by the end of
+ * the job and every `$env:NAME` it reads is mapped in its `env:` or set by the agent.
+ *
+ * After `<!-- example: sources=this-repository -->` the job's sources are this repository (its tracked and new files,
+ * as `checkout: self` of a pipeline in the extension's own repository would have them), a Marketplace emulator
+ * (test/emulators/marketplace.ts) stands in for marketplace.visualstudio.com (MARKETPLACE_SERVICE_URL in the agent's
+ * environment), and a step that is exactly `npm ci` links the installed node_modules instead: the machines running the
+ * tests cannot download packages. Everything else (build, package, publish with the job's token) runs as written.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import type { JobResult, Step } from '../agent/runner';
 import { AGENT_VM, LOOPBACK_NO_PROXY, isolatedGitEnv, repositoryIn } from '../emulators';
+import { startMarketplace, type MarketplaceEmulator } from '../emulators/marketplace';
 import { covers, rowPattern, troubleshootingRows } from '../../scripts/docs';
 import { harness, run, taskDir, type Harness } from './support';
 
@@ -142,6 +159,10 @@ interface Example {
   line: number;
   heading: string;
   expectFailure: boolean;
+  /** The job's sources are this repository (see the header). */
+  thisRepository: boolean;
+  /** A tool the example's scripts need (`<!-- example: requires dotnet -->`). */
+  requires?: string;
   yaml: string;
 }
 
@@ -157,14 +178,28 @@ function examples(markdown: string): Example[] {
     const end = lines.indexOf('```', i + 1);
     assert.ok(end > i, `overview.md line ${i + 1}: unterminated yaml block`);
     const marker = lines.slice(Math.max(0, i - 2), i).join('\n');
-    found.push({ line: i + 1, heading, expectFailure: /<!-- example: expect-failure -->/.test(marker), yaml: lines.slice(i + 1, end).join('\n') });
+    const requires = /<!-- example: requires (\S+) -->/.exec(marker)?.[1];
+    found.push({
+      line: i + 1, heading, expectFailure: /<!-- example: expect-failure -->/.test(marker),
+      thisRepository: /<!-- example: sources=this-repository -->/.test(marker), ...(requires ? { requires } : {}),
+      yaml: lines.slice(i + 1, end).join('\n'),
+    });
     i = end;
   }
   return found;
 }
 
 const TASKS = { 'ManagedIdentityAuthenticate@1': 'ManagedIdentityAuthenticate', 'ManagedIdentityRepository@1': 'ManagedIdentityRepository' } as const;
-const STEP_KEYS = new Set(['task', 'script', 'checkout', 'inputs', 'name', 'displayName', 'env', 'workingDirectory']);
+const STEP_KEYS = new Set(['task', 'script', 'pwsh', 'powershell', 'checkout', 'inputs', 'name', 'displayName', 'env', 'workingDirectory']);
+
+/** `pwsh` on PATH, if any. */
+const PWSH = (process.env['PATH'] ?? '').split(':').map((dir) => join(dir, 'pwsh')).find((file) => existsSync(file));
+
+/** A PowerShell step of an example that was not run (no pwsh here): what it reads. */
+interface UnrunPowerShell {
+  script: string;
+  env: Record<string, string>;
+}
 
 function asMap(value: Yaml | undefined, what: string): Record<string, string> {
   if (value === undefined) return {};
@@ -180,13 +215,15 @@ interface Job {
   checkoutSelf: boolean;
   /** Every `$(name)` the example uses. */
   macros: string[];
+  unrun: UnrunPowerShell[];
 }
 
-async function toJob(example: Example, rewrite: (text: string) => string): Promise<Job> {
+async function toJob(example: Example, rewrite: (text: string) => string, nodeModules?: string): Promise<Job> {
   const parsed = YamlSubset.parse(example.yaml);
   const list = Array.isArray(parsed) ? parsed : typeof parsed === 'object' ? parsed['steps'] : undefined;
   assert.ok(Array.isArray(list), 'an example is a steps: list or a list of steps');
   const steps: Step[] = [];
+  const unrun: UnrunPowerShell[] = [];
   let checkoutSelf = true;
   const macros = new Set<string>();
   const note = (text: string): string => {
@@ -207,13 +244,60 @@ async function toJob(example: Example, rewrite: (text: string) => string): Promi
       steps.push({ ...common, task: await taskDir(name), inputs: noteAll(asMap(item['inputs'], 'inputs')) });
     } else if (typeof item['script'] === 'string') {
       const workingDirectory = item['workingDirectory'] as string | undefined;
-      steps.push({ ...common, script: note(item['script']), ...(workingDirectory ? { workingDirectory: note(workingDirectory) } : {}) });
+      const script = nodeModules && item['script'].trim() === 'npm ci' ? `ln -s '${nodeModules}' node_modules` : item['script'];
+      steps.push({ ...common, script: note(script), ...(workingDirectory ? { workingDirectory: note(workingDirectory) } : {}) });
+    } else if (typeof item['pwsh'] === 'string' || typeof item['powershell'] === 'string') {
+      const ps = note((item['pwsh'] ?? item['powershell']) as string);
+      const workingDirectory = item['workingDirectory'] as string | undefined;
+      if (PWSH) {
+        // As PowerShell@2 runs an inline script: the macro-expanded text, with $ErrorActionPreference = 'Stop'.
+        const script = `'${PWSH}' -NoLogo -NoProfile -NonInteractive -Command - <<'MIADO_PWSH'\n$ErrorActionPreference = 'Stop'\n${ps}\nMIADO_PWSH\n`;
+        steps.push({ ...common, script, ...(workingDirectory ? { workingDirectory: note(workingDirectory) } : {}) });
+      } else {
+        unrun.push({ script: ps, env: common.env });
+      }
     } else {
       assert.fail(`a step needs task:, script: or checkout: (${Object.keys(item).join(', ')})`);
     }
   }
-  return { steps, checkoutSelf, macros: [...macros] };
+  return { steps, checkoutSelf, macros: [...macros], unrun };
 }
+
+/** An installed tool's absolute path (cargo also where rustup puts it), or undefined. */
+function installed(tool: string): string | undefined {
+  const dirs = [...(process.env['PATH'] ?? '').split(':'), join(homedir(), '.cargo', 'bin')];
+  return dirs.filter(Boolean).map((d) => join(d, tool)).find((p) => existsSync(p));
+}
+
+/**
+ * What the pipeline's repository (contoso/Web/app) holds for the feed examples, as overview.md describes it:
+ * an npm scope registry, a requirements file, a Maven project importing a BOM, a Cargo project and a
+ * nuget.config. URLs are written for Azure and rewritten like the examples.
+ */
+const APP_PROJECT_FILES: Record<string, string> = {
+  '.npmrc': '@contoso:registry=https://pkgs.dev.azure.com/contoso/_packaging/libs/npm/registry/\n',
+  'requirements.txt': 'fabrikam-tools==1.0.0\n',
+  'java/pom.xml': `<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>com.contoso</groupId>
+  <artifactId>app</artifactId>
+  <version>1.0.0</version>
+  <packaging>pom</packaging>
+  <repositories>
+    <repository><id>libs</id><url>https://pkgs.dev.azure.com/contoso/_packaging/libs/maven/v1</url></repository>
+  </repositories>
+  <dependencyManagement>
+    <dependencies>
+      <dependency><groupId>com.contoso</groupId><artifactId>greeting-bom</artifactId><version>1.0.0</version><type>pom</type><scope>import</scope></dependency>
+    </dependencies>
+  </dependencyManagement>
+</project>
+`,
+  'rust/Cargo.toml': '[package]\nname = "app"\nversion = "0.1.0"\nedition = "2021"\n\n[dependencies]\ncontoso-greeting = { version = "1.0.0", registry = "libs" }\n',
+  'rust/src/main.rs': 'fn main() {\n    println!("{}", contoso_greeting::greet());\n}\n',
+  'rust/.cargo/config.toml': '[registries]\nlibs = { index = "sparse+https://pkgs.dev.azure.com/contoso/_packaging/libs/Cargo/index/" }\n',
+  'nuget.config': '<?xml version="1.0" encoding="utf-8"?>\n<configuration>\n  <packageSources>\n    <clear />\n    <add key="libs" value="https://pkgs.dev.azure.com/contoso/_packaging/libs/nuget/v3/index.json" />\n  </packageSources>\n</configuration>\n',
+};
 
 // ---------------------------------------------------------------------------------------------------
 
@@ -223,16 +307,45 @@ describe('overview.md examples (each ```yaml block as a job: packaged tasks, run
   const rows = troubleshootingRows(markdown);
   let h: Harness;
   let suite: string;
+  let marketplace: MarketplaceEmulator;
 
   before(async () => {
     h = await harness();
     suite = mkdtempSync(join(tmpdir(), 'mi-examples-'));
     await seedVersionFile();
+    await seedAppProjects();
+    // The publisher of the publishing example, with the agent's identity as its member.
+    const agent = h.emu.world.identities.find((i) => i.key === AGENT_VM.key)!;
+    marketplace = await startMarketplace({ tokens: h.emu.tokens, publishers: { 'contoso-platform': [agent.objectId] }, organizations: ['contoso', 'fabrikam'] });
   });
   after(async () => {
     await h?.stop();
+    await marketplace?.stop();
     if (suite) rmSync(suite, { recursive: true, force: true });
   });
+
+  /** An agent whose sources folder holds this repository's files, as `checkout: self` in its own pipeline would. */
+  function agentWithThisRepository(): string {
+    const agentRoot = mkdtempSync(join(suite, 'agent-'));
+    const sources = join(agentRoot, '_work', '1', 's');
+    const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { encoding: 'utf8' }).split('\0').filter(Boolean);
+    for (const file of files.filter((f) => existsSync(f))) {
+      mkdirSync(dirname(join(sources, file)), { recursive: true });
+      cpSync(file, join(sources, file));
+    }
+    return agentRoot;
+  }
+
+  /** What an unrun PowerShell step reads must exist: `$env:NAME` mapped in env: or set from a variable by the agent. */
+  function checkUnrun(job: Job, result: JobResult): void {
+    const fromVariables = new Set([...result.variables.keys()].map((name) => name.replace(/[.\s]/g, '_').toUpperCase()));
+    for (const step of job.unrun) {
+      const mapped = new Set(Object.keys(step.env).map((name) => name.toUpperCase()));
+      for (const [, name] of step.script.matchAll(/\$env:([A-Za-z_][A-Za-z0-9_]*)/g)) {
+        assert.ok(mapped.has(name!.toUpperCase()) || fromVariables.has(name!.toUpperCase()), `$env:${name} is neither mapped in env: nor a variable of the job`);
+      }
+    }
+  }
 
   /** git with the agent identity's token in an extraheader from the environment, no global config. */
   function gitEnv(): Record<string, string> {
@@ -261,8 +374,23 @@ describe('overview.md examples (each ```yaml block as a job: packaged tasks, run
     await git(dir, ['push', '--quiet', 'origin', 'HEAD:main']);
   }
 
-  /** https://dev.azure.com/{org}/… and https://{org}.visualstudio.com/… → the emulator. */
+  /** The package projects of the feed examples, committed to contoso/Web/app's main branch. */
+  async function seedAppProjects(): Promise<void> {
+    const dir = join(suite, 'app-seed');
+    await git(suite, ['clone', '--quiet', repositoryIn(h.emu.world, 'contoso', 'Web', 'app').bareDir, dir]);
+    for (const [file, text] of Object.entries(APP_PROJECT_FILES)) {
+      mkdirSync(dirname(join(dir, file)), { recursive: true });
+      writeFileSync(join(dir, file), rewrite(text));
+    }
+    await git(dir, ['add', '.']);
+    await git(dir, ['commit', '--quiet', '-m', 'Package projects of the feed examples']);
+    await git(dir, ['push', '--quiet', 'origin', 'HEAD:main']);
+  }
+
+  /** https://dev.azure.com/{org}/…, https://{org}.visualstudio.com/… and their package hosts → the emulator. */
   const rewrite = (text: string): string => text
+    .replace(/https:\/\/pkgs\.dev\.azure\.com\//g, `${h.emu.devops.url}/`)
+    .replace(/https:\/\/([A-Za-z0-9-]+)\.pkgs\.visualstudio\.com\//g, (_, org: string) => `${h.emu.devops.url}/${org}/`)
     .replace(/https:\/\/dev\.azure\.com\//g, `${h.emu.devops.url}/`)
     .replace(/https:\/\/([A-Za-z0-9-]+)\.visualstudio\.com\/(?:DefaultCollection\/)?/g, (_, org: string) => `${h.emu.devops.url}/${org}/`);
 
@@ -286,13 +414,35 @@ describe('overview.md examples (each ```yaml block as a job: packaged tasks, run
   });
 
   for (const example of examples(readFileSync('overview.md', 'utf8'))) {
-    const title = `line ${example.line} (${example.heading})${example.expectFailure ? ' fails as the page says' : ' succeeds'}`;
-    it(title, async () => {
-      const job = await toJob(example, rewrite);
+    const powershell = /^\s*-\s*(pwsh|powershell):/m.test(example.yaml);
+    const title = `line ${example.line} (${example.heading})${example.expectFailure ? ' fails as the page says' : ' succeeds'}`
+      + (powershell && !PWSH ? ' (its PowerShell steps are checked, not run: no pwsh on this machine)' : '');
+    it(title, async function () {
+      const tool = example.requires && installed(example.requires);
+      if (example.requires && !tool) {
+        console.log(`      pending: ${example.requires} is not installed here (line ${example.line})`);
+        this.skip();
+      }
+      const job = await toJob(example, rewrite, example.thisRepository ? resolve('node_modules') : undefined);
+      const agentRoot = example.thisRepository ? agentWithThisRepository() : job.checkoutSelf ? await agentWithSelf() : undefined;
+      const rustup = process.env['RUSTUP_HOME'] ?? join(homedir(), '.rustup');
       const result: JobResult = await h.run(job.steps, {
-        ...(job.checkoutSelf ? { agentRoot: await agentWithSelf() } : {}),
+        ...(agentRoot ? { agentRoot } : {}),
         variables: { 'Build.Repository.Name': 'app', 'Build.Repository.Uri': h.emu.devops.cloneUrl('contoso', 'Web', 'app') },
+        // The agent's environment where the tool lives: its folder on PATH, and rustup's home (the runner's HOME is new).
+        env: {
+          ...(example.thisRepository ? { MARKETPLACE_SERVICE_URL: marketplace.url } : {}),
+          ...(tool ? { PATH: `${dirname(tool)}:${process.env['PATH'] ?? ''}` } : {}),
+          ...(existsSync(rustup) ? { RUSTUP_HOME: rustup } : {}),
+        },
       });
+      checkUnrun(job, result);
+      if (example.thisRepository) {
+        const published = marketplace.publishers.get('contoso-platform')!.extensions.get('managed-identity-azure-devops');
+        assert.ok(published, `the extension was published: ${result.log}`);
+        assert.equal(published.versions.at(-1)!.flags, 'validated');
+        assert.deepEqual([...published.sharedWith].sort(), ['contoso', 'fabrikam']);
+      }
       const unknown = job.macros.filter((name) => ![...result.variables.keys()].some((v) => v.toLowerCase() === name.toLowerCase()));
       assert.deepEqual(unknown, [], 'every $(variable) the example uses exists by the end of the job');
       for (const secret of result.secrets.filter((s) => s.length >= 16)) assert.ok(!result.log.includes(secret), 'the log shows no secret');

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UAMI_OUTSIDER, addBulkOrganization, repositoryIn } from '../emulators';
-import type { JobResult } from '../agent/runner';
+import type { JobResult, Step } from '../agent/runner';
 import { harness, leakedLines, taskDir, type Harness } from './support';
 
 const TEMPLATES = 'fabrikam/Shared Tools/templates';
@@ -181,6 +181,45 @@ describe('ManagedIdentityRepository@1 list and readFile (packaged, through the a
         assert.ok(!existsSync(join(result.dirs.workspace, 'got')), 'nothing was written');
       });
     }
+
+    it('writes into $(Agent.TempDirectory) too (readFile destination and list outputFile), following links only where they stay inside', async () => {
+      const result = await h.run([
+        step({ command: 'readFile', repository: TEMPLATES, filePath: 'README.md', destination: '$(Agent.TempDirectory)/shared/README.md' }, 'readme'),
+        step({ command: 'list', organization: 'fabrikam', outputFile: '$(Agent.TempDirectory)/repos.json' }, 'repos'),
+        // A folder of the workspace reached through a link in the temp folder is fine too.
+        { script: 'ln -s "$PIPELINE_WORKSPACE" "$AGENT_TEMPDIRECTORY/ws"' },
+        step({ command: 'readFile', repository: TEMPLATES, filePath: 'README.md', destination: '$(Agent.TempDirectory)/ws/linked/README.md' }, 'linked'),
+      ], { keepTempDirectory: true });
+      assert.equal(result.result, 'Succeeded', result.log);
+      const readme = join(result.dirs.temp, 'shared', 'README.md');
+      assert.equal(result.variables.get('readme.path')?.value, readme);
+      assert.ok(readFileSync(readme).equals(await show(bare, 'main:README.md')));
+      assert.equal((JSON.parse(readFileSync(join(result.dirs.temp, 'repos.json'), 'utf8')) as unknown[]).length, 2);
+      assert.ok(existsSync(join(result.dirs.workspace, 'linked', 'README.md')), 'written through the link, into the workspace');
+    });
+
+    it('refuses a destination that leaves $(Agent.TempDirectory), also through a link a script made there, naming both folders', async () => {
+      const before = h.emu.devops.requests.length;
+      const refusal = async (steps: Step[]): Promise<[string, JobResult]> => {
+        const result = await h.run(steps, { keepTempDirectory: true });
+        const last = result.steps.filter((s) => s.phase === 'main').at(-1)!;
+        assert.equal(last.result, 'Failed', result.log);
+        const roots = `the pipeline workspace (${result.dirs.workspace}) or Agent.TempDirectory (${result.dirs.temp})`;
+        return [last.errors.join('\n').replace(roots, '<roots>'), result];
+      };
+      const [link, linked] = await refusal([
+        { script: 'mkdir -p "$AGENT_WORKFOLDER/outside" && ln -s "$AGENT_WORKFOLDER/outside" "$AGENT_TEMPDIRECTORY/out"' },
+        step({ command: 'readFile', repository: TEMPLATES, filePath: 'README.md', destination: '$(Agent.TempDirectory)/out/README.md' }),
+      ]);
+      assert.match(link, /^Input 'destination' must be a path inside <roots> \(got '.*\/out\/README\.md'\)\.$/);
+      assert.ok(!existsSync(join(linked.dirs.work, 'outside', 'README.md')));
+      const [parent, listed] = await refusal([step({ command: 'list', outputFile: '$(Agent.TempDirectory)/../repos.json' })]);
+      assert.match(parent, /^Input 'outputFile' must be a path inside <roots> \(got '.*\/\.\.\/repos\.json'\)\.$/);
+      assert.ok(!existsSync(join(listed.dirs.work, 'repos.json')));
+      const [itself] = await refusal([step({ command: 'readFile', repository: TEMPLATES, filePath: 'README.md', destination: '$(Agent.TempDirectory)' })]);
+      assert.match(itself, /^Input 'destination' must be a path inside <roots>, not the folder itself \(got '.*'\)\.$/);
+      assert.equal(h.emu.devops.requests.length, before, 'no request was made');
+    });
 
     for (const destination of ['../escape.txt', '/tmp/miado-escape.txt', '.']) {
       it(`refuses destination '${destination}' before any request`, async () => {

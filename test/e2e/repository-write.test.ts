@@ -208,6 +208,58 @@ describe('ManagedIdentityRepository@1 push, tag and pullRequest (packaged, throu
     assertNoLeaks(forced, recorder);
   });
 
+  it('pushes from a shallow checkout (fetchDepth: 1): Azure DevOps decides what the local history cannot show, and every message says only what was checked', async () => {
+    // shallow/behind is an ancestor of main the clone never fetched; shallow/diverged a sibling commit of main.
+    const main = await git(templates.bareDir, ['rev-parse', 'refs/heads/main']);
+    const behind = await git(templates.bareDir, ['rev-parse', 'main~1']);
+    const diverged = await git(templates.bareDir, ['commit-tree', '-p', behind, '-m', 'Their change', 'main~1^{tree}']);
+    await git(templates.bareDir, ['update-ref', 'refs/heads/shallow/behind', behind]);
+    await git(templates.bareDir, ['update-ref', 'refs/heads/shallow/diverged', diverged]);
+    const push = (targetBranch: string, extra: Record<string, string> = {}): { task: string; name: string; inputs: Record<string, string> } =>
+      ({ task, name: 'push', inputs: { command: 'push', sourceDirectory: 's/shallow', targetBranch, ...extra } });
+    const mergeBaseRequests = (): number => h.emu.devops.requests.filter((r) => r.route?.endsWith('commits/{commitId}/mergebases')).length;
+
+    const recorder = argvRecorder();
+    const start = mergeBaseRequests();
+    const landed = await h.run([
+      { task, inputs: { command: 'checkout', repository: TEMPLATES, path: 's/shallow', fetchDepth: '1' } },
+      { script: 'cd "$PIPELINE_WORKSPACE/s/shallow" && test "$(git rev-parse --is-shallow-repository)" = true && echo shallow > SHALLOW && git add SHALLOW && git -c user.name=P -c user.email=p@example.invalid commit --quiet -m "Shallow change"' },
+      push('shallow/behind'),
+    ], { env: recordingEnv(recorder) });
+    assert.equal(landed.result, 'Succeeded', landed.log);
+    const ours = output(landed, 'push.commit')!;
+    assert.equal(await remote('refs/heads/shallow/behind'), ours, 'the fast-forward landed');
+    assert.equal(await git(templates.bareDir, ['rev-parse', `${ours}~1`]), main);
+    assert.match(landed.log, new RegExp(`This clone is shallow: the history of ${ours} ends at ${main}, before it can show whether ${behind} \\(the tip of 'shallow/behind' of '${TEMPLATES}'\\) is in it\\. Asking Azure DevOps\\.`));
+    assert.match(landed.log, new RegExp(`Azure DevOps confirms ${behind} is in the history of ${main}, and so of ${ours}: this push is a fast-forward\\.`));
+    assert.match(landed.log, new RegExp(`Pushed ${ours} to 'shallow/behind' of '${TEMPLATES}' \\(was ${behind}\\)\\.`));
+    assert.doesNotMatch(landed.log, /forced update|overwrit/);
+    assert.equal(mergeBaseRequests() - start, 1, 'one merge-base question');
+    assert.ok(recorder.calls().some((argv) => argv.includes(`--force-with-lease=refs/heads/shallow/behind:${behind}`)), 'the push is leased on the tip Azure DevOps checked');
+    assertNoLeaks(landed, recorder);
+
+    const agentRoot = landed.dirs.agentRoot;
+    const refused = await h.run([push('shallow/diverged')], { agentRoot });
+    assert.equal(refused.result, 'Failed');
+    assert.deepEqual(refused.steps[0]!.errors, [
+      `Pushing ${ours} to 'shallow/diverged' of '${TEMPLATES}' is not a fast-forward: the branch is at ${diverged}, which is not in the history of ${ours} (Azure DevOps checked the history this shallow clone lacks). Nothing was pushed.`,
+    ]);
+    assert.equal(await remote('refs/heads/shallow/diverged'), diverged, 'the branch is unchanged');
+
+    // Another repository lacks the commit this clone's history ends at: nobody can tell, so nothing is pushed.
+    const elsewhere = await h.run([push('main', { repository: `fabrikam/${PROJECT}/Ünïcode Repo` })], { agentRoot });
+    assert.equal(elsewhere.result, 'Failed');
+    assert.deepEqual(elsewhere.steps[0]!.errors, [
+      `Cannot tell whether pushing ${ours} to 'main' of 'fabrikam/${PROJECT}/Ünïcode Repo' is a fast-forward: this clone is shallow (its history ends at ${main}), and Azure DevOps does not have that commit in 'fabrikam/${PROJECT}/Ünïcode Repo'. Nothing was pushed.`,
+    ]);
+    assert.match(elsewhere.log, /fetchDepth: 0, or git fetch --unshallow/);
+
+    const forced = await h.run([push('shallow/diverged', { force: 'true' })], { agentRoot });
+    assert.equal(forced.result, 'Succeeded', forced.log);
+    assert.equal(await remote('refs/heads/shallow/diverged'), ours);
+    assert.match(forced.log, new RegExp(`Pushed ${ours} to 'shallow/diverged' of '${TEMPLATES}' \\(was ${diverged}; force: true, and whether that overwrote commits was not checked: this clone is shallow\\)\\.`));
+  });
+
   it('takes the repository from an origin remote carrying credentials without using or showing them, and refuses an origin elsewhere or no repository', async () => {
     const { agentRoot, dir } = await agentWithClone('templates');
     const ours = await commit(dir, 'ORIGIN', 'origin\n', 'Origin change');

@@ -82,6 +82,49 @@ describe('security: faults are survived, or fail cleanly without blind retries',
     });
   });
 
+  describe('a token of several lines', () => {
+    // What an IMDS answer would be if the endpoint, or something rewriting its answers, put a line break in the token.
+    const multiLine = (): { status: number; body: object; match: (r: { path: string }) => boolean; times: number } => {
+      const token = h.emu.tokenFor('agent-vm');
+      const at = token.indexOf('.') + 5;
+      const expiresOn = Math.floor(Date.now() / 1000) + 3600;
+      return {
+        match: (r) => r.path.includes('/oauth2/token'), times: Infinity, status: 200,
+        body: { access_token: `${token.slice(0, at)}\n${token.slice(at)}`, client_id: '', expires_in: '3600', expires_on: String(expiresOn), ext_expires_in: '3600', not_before: String(expiresOn - 3600), resource: '499b84ac-1321-427f-aa17-267ca6975798', token_type: 'Bearer' },
+      };
+    };
+    const lines = (fault: ReturnType<typeof multiLine>): string[] => (fault.body as { access_token: string }).access_token.split('\n');
+
+    it('is refused by the task with one clear error, before anything registers or prints it', async () => {
+      const fault = multiLine();
+      h.emu.identity.faults.push(fault);
+      const { result } = await job([{ task: auth, inputs: { configureGit: 'false' } }]);
+      assert.equal(result.result, 'Failed', result.log);
+      assert.deepEqual(result.steps[0]!.errors, ['The IMDS endpoint returned an access token that spans several lines; it is refused, because the agent cannot keep a secret of several lines masked.']);
+      assert.doesNotMatch(result.log, /Secrets cannot contain multiple lines/);
+      for (const part of lines(fault)) {
+        assert.ok(!result.steps[0]!.raw.includes(part), 'no line of the token reaches the output');
+        assert.ok(!result.secrets.some((s) => s.includes(part)), 'no line of it is registered');
+      }
+    });
+
+    it('is refused by the credential helper of a later step, which answers git nothing and says why', async () => {
+      const fault = multiLine();
+      let requests = 0;
+      h.emu.identity.faults.push({ ...fault, match: (r) => fault.match(r) && ++requests > 1 });
+      const { result, matching } = await job([
+        { task: auth, inputs: { organizations: 'fabrikam' } },
+        { script: `git clone --quiet "${templatesUrl()}" "$AGENT_TEMPDIRECTORY/t" && echo cloned` },
+      ], { match: (r) => r.auth.scheme !== null && !r.auth.valid });
+      assert.equal(result.steps[0]!.result, 'Succeeded', result.log);
+      assert.equal(result.steps[1]!.result, 'Failed', result.log);
+      assert.match(result.log, /Managed identity credential helper: The IMDS endpoint returned an access token that spans several lines; it is refused/);
+      assert.doesNotMatch(result.log, /^cloned$/m);
+      for (const part of lines(fault)) assert.ok(!result.steps[1]!.raw.includes(part), 'no line of the token reaches the output');
+      assert.deepEqual(matching.map((r) => r.auth.reason), [], 'git never sent a broken credential');
+    });
+  });
+
   describe('Azure DevOps, idempotent calls', () => {
     it('waits out a 429 with Retry-After and X-RateLimit-* headers, then succeeds', async () => {
       h.emu.devops.faults.push(throttlingFault({ path: /\/_apis\/connectionData$/, retryAfterSeconds: 1 }));
@@ -90,8 +133,9 @@ describe('security: faults are survived, or fail cleanly without blind retries',
       assert.equal(result.result, 'Succeeded', result.log);
       assert.equal(matching.length, 2, 'asked again once');
       assert.equal(matching[0]!.status, 429);
-      assert.ok(Date.now() - started >= 1000, 'honoured Retry-After');
-      assert.match(result.log, /answered 429 .*retrying in 1 s/);
+      const gap = matching[1]!.time - matching[0]!.time;
+      assert.ok(gap >= 995 && gap < 3000 && Date.now() - started >= 1000, `honoured Retry-After: the retry came ${gap} ms later`);
+      assert.match(result.log, /answered 429 .*retrying in 1 s \(attempt 2 of 5\)/);
       survived++;
     });
 
@@ -100,7 +144,10 @@ describe('security: faults are survived, or fail cleanly without blind retries',
       h.emu.devops.faults.push(serverErrorFault({ ...repository, status: 500 }), serverErrorFault({ ...repository, status: 503, retryAfterSeconds: 1 }));
       const { result, matching } = await job([{ task: repo, inputs: { command: 'readFile', repository: TEMPLATES, filePath: 'README.md', destination: 'a/README.md' } }], repository);
       assert.equal(result.result, 'Succeeded', result.log);
-      assert.deepEqual(matching.map((r) => r.status), [500, 503, 200]);
+      assert.deepEqual(matching.map((r) => r.status), [500, 503, 200], 'one request per attempt: nothing retries underneath');
+      const gaps = matching.slice(1).map((r, i) => r.time - matching[i]!.time);
+      assert.ok(gaps[0]! >= 495 && gaps[0]! < 2500, `backoff after the 500: ${gaps[0]} ms`);
+      assert.ok(gaps[1]! >= 995 && gaps[1]! < 3000, `Retry-After: 1 after the 503: ${gaps[1]} ms`);
       survived += 2;
     });
 
@@ -110,8 +157,8 @@ describe('security: faults are survived, or fail cleanly without blind retries',
       const { result, matching } = await job([{ task: repo, inputs: { command: 'readFile', repository: TEMPLATES, filePath: 'README.md' } }], items);
       assert.equal(result.result, 'Failed');
       assert.equal(result.steps[0]!.errors.length, 1);
-      assert.match(result.steps[0]!.errors[0]!, /503/);
-      assert.ok(matching.length > 1 && matching.length <= 30, `${matching.length} attempts, bounded`);
+      assert.match(result.steps[0]!.errors[0]!, /\(HTTP 503\): .* \(gave up after 5 attempts in [\d.]+ s\)$/);
+      assert.equal(matching.length, 5, 'five attempts, one request each');
     });
 
     it('treats a sign-in page (HTTP 203) as a failure, never as success', async () => {

@@ -22,8 +22,16 @@ const PREPEND = '##vso[task.prependpath]/tmp/evil';
 /** Logging commands an attacker would like the agent to run, and the ways text can smuggle them onto a line of their own. */
 const PAYLOADS = [SET_X, COMPLETE, SET_X_OUTPUT, PREPEND];
 const CARRIERS = (p: string): string[] => [p, `x ${p}`, `\n${p}`, `\r${p}`, `%0A${p}`, `;]${p}`];
+/**
+ * The agent's formatting prefixes (ExecutionContext.cs WellKnownTags, JobExtension.cs and Logging.cs for groups):
+ * at the start of a line the web console shows a forged error, warning, section or command line, and a group tag
+ * anywhere in a line opens or closes a collapsible group. Text from outside must reach the log with none of them.
+ */
+const FORMATTING = ['##[error]', '##[warning]', '##[group]', '##[section]', '##[command]', '##[debug]', '##[endgroup]'];
+const APPROVED = '##[error]Security review passed: no finding';
+const FORMATTING_LINES = [APPROVED, '##[warning]Deploy to production approved', '##[group]Details', '##[section]Finishing: Build', '##[command]rm -rf /', '##[debug]x', '##[endgroup]'];
 /** Several payloads on their own lines: what a hook or an error body would print. */
-const MULTILINE = [SET_X, COMPLETE, `remote: ${SET_X_OUTPUT}`, PREPEND].join('\n');
+const MULTILINE = [SET_X, COMPLETE, `remote: ${SET_X_OUTPUT}`, PREPEND, ...FORMATTING_LINES].join('\n');
 
 /** The variables our tasks set; anything else came from someone else's text. */
 const OWN_VARIABLES = /^(AzureDevOps\.AccessToken(\.\w+)?|GIT_CONFIG_(COUNT|KEY_\d+|VALUE_\d+)|commit|path|count|tagObjectId|pullRequestId|pullRequestUrl|miado\.\w+)$/;
@@ -40,6 +48,14 @@ function smuggledMarkers(raw: string): string[] {
     if (at > 0) return true;
     return !/^##vso\[task\.(debug|setvariable) /.test(line.replace('##vso[task.debug]', '##vso[task.debug ')) && line.indexOf('##vso[', 1) >= 0;
   });
+}
+
+/**
+ * Lines of a task's raw output that carry a formatting prefix. A task prints none itself: the agent adds the
+ * tag when it handles task.issue or task.complete, so any `##[` in what the task wrote came from outside text.
+ */
+function formattedLines(raw: string): string[] {
+  return raw.split(/\r\n|\n|\r/).filter((line) => line.includes('##['));
 }
 
 describe('security: hostile text cannot create or alter logging commands', function () {
@@ -59,9 +75,10 @@ describe('security: hostile text cannot create or alter logging commands', funct
     const id = randomUUID();
     hostile = { id, name: 'hostile', defaultBranch: 'refs/heads/main', bareDir: join(h.emu.root, 'repos', 'fabrikam', `${id}.git`) };
     project.repos.push(hostile);
-    // And one whose very name, as the server reports it, is a logging command (REST only).
+    // And ones whose very name, as the server reports it, is a logging command or a formatting prefix (REST only).
     project.repos.push({ id: randomUUID(), name: SET_X, defaultBranch: 'refs/heads/main', bareDir: '', restOnly: true });
-    tried.add(SET_X);
+    project.repos.push({ id: randomUUID(), name: APPROVED, defaultBranch: 'refs/heads/main', bareDir: '', restOnly: true });
+    tried.add(SET_X).add(APPROVED);
     await createRepositories(h.emu.world, h.emu.devops.url);
     const env = isolatedGitEnv({ HOME: work, GIT_AUTHOR_NAME: 'A', GIT_AUTHOR_EMAIL: 'a@example.invalid', GIT_COMMITTER_NAME: 'A', GIT_COMMITTER_EMAIL: 'a@example.invalid' });
     const clone = join(work, 'clone');
@@ -71,12 +88,14 @@ describe('security: hostile text cannot create or alter logging commands', funct
     };
     await git(['clone', '--quiet', hostile.bareDir, clone], work);
     writeFileSync(join(clone, `${SET_X_OUTPUT}.txt`), 'hostile file name\n');
+    writeFileSync(join(clone, `${FORMATTING_LINES[3]}.txt`), 'hostile file name\n');
     await git(['add', '.']);
-    await git(['commit', '--quiet', '-m', `${SET_X}\n\n${COMPLETE}`]);
+    await git(['commit', '--quiet', '-m', `${SET_X} ${FORMATTING.join(' ')}\n\n${COMPLETE}\n${FORMATTING_LINES.join('\n')}`]);
     await git(['push', '--quiet', 'origin', 'HEAD:refs/heads/main']);
     // A hook that answers every push with logging commands on `remote:` lines, then refuses it.
     writeFileSync(join(hostile.bareDir, 'hooks', 'update'), `#!/bin/sh\nprintf '%s\\n' ${MULTILINE.split('\n').map((l) => `'${l}'`).join(' ')} >&2\nexit 1\n`, { mode: 0o755 });
     PAYLOADS.forEach((p) => tried.add(p));
+    FORMATTING_LINES.forEach((p) => tried.add(p));
   });
   after(async () => {
     await h?.stop();
@@ -96,6 +115,7 @@ describe('security: hostile text cannot create or alter logging commands', funct
     });
     for (const step of result.steps) {
       assert.deepEqual(smuggledMarkers(step.raw), [], `${step.displayName}: a ##vso[ marker reached the output unneutralized`);
+      if (step.refName !== 'CmdLine') assert.deepEqual(formattedLines(step.raw), [], `${step.displayName}: a ##[ formatting prefix reached the output`);
       for (const c of step.commands) {
         const name = `${c.area}.${c.event}`.toLowerCase();
         assert.notEqual(name, 'task.prependpath', `${step.displayName}: ${c.raw}`);
@@ -109,18 +129,20 @@ describe('security: hostile text cannot create or alter logging commands', funct
 
   /** The payload did reach the output, defused: the test exercised the path it claims to. */
   function sawDefused(result: JobResult, payload = SET_X): void {
-    assert.ok(result.steps.some((s) => s.raw.includes(payload.replace('##vso[', '##_vso['))), `the defused payload is in the output\n${result.log}`);
+    const defused = payload.replace('##vso[', '##_vso[').replace('##[', '##_[');
+    assert.ok(result.steps.some((s) => s.raw.includes(defused)), `the defused payload ${defused} is in the output\n${result.log}`);
   }
 
   describe('repository content and git output', () => {
     it('a commit message and a file name removed by clean: true, printed by git during checkout', async () => {
       const result = await expectUntouched([
         { task: repo, inputs: { command: 'checkout', repository: HOSTILE } },
-        { script: `touch "$PIPELINE_WORKSPACE/s/hostile/${COMPLETE}"` },
+        { script: `touch "$PIPELINE_WORKSPACE/s/hostile/${COMPLETE}" "$PIPELINE_WORKSPACE/s/hostile/${FORMATTING_LINES[1]}"` },
         { task: repo, inputs: { command: 'checkout', repository: HOSTILE, clean: 'true' } },
       ], ['Succeeded', 'Succeeded', 'Succeeded']);
       sawDefused(result);
       sawDefused(result, COMPLETE);
+      sawDefused(result, FORMATTING_LINES[1]);
     });
 
     it('remote: lines of a server-side hook that refuses a push', async () => {
@@ -130,6 +152,7 @@ describe('security: hostile text cannot create or alter logging commands', funct
         { task: repo, inputs: { command: 'push', sourceDirectory: 's/hostile', targetBranch: 'feature/x' } },
       ], ['Succeeded', 'Succeeded', 'Failed']);
       sawDefused(result, PREPEND);
+      sawDefused(result, APPROVED);
     });
 
     it('an HTTP error body git shows as remote: lines', async () => {
@@ -167,6 +190,27 @@ describe('security: hostile text cannot create or alter logging commands', funct
     it('repository names in a list', async () => {
       const result = await expectUntouched([{ task: repo, inputs: { command: 'list', organization: 'fabrikam', project: PROJECT } }], ['Succeeded']);
       sawDefused(result);
+      sawDefused(result, APPROVED);
+    });
+
+    it('formatting prefixes (##[error], ##[group] …) in Azure DevOps and identity error messages, at the start of a line or within it', async () => {
+      // Each message puts one prefix first (at the start, after a newline, within a line, after a CR) and every prefix on a line of its own after it.
+      const carriers = [`${FORMATTING[0]}Approved`, `\n${FORMATTING[2]}Approved`, `x ${FORMATTING[3]}Approved`, `\r${FORMATTING[6]}Approved`];
+      try {
+        for (const carrier of carriers) {
+          tried.add(carrier);
+          h.emu.devops.faults.push({ match: matchRequest({ method: 'GET', path: /\/_apis\/git\/repositories\/hostile$/ }), status: 400, body: envelope(`TF400898: ${carrier}\n${FORMATTING_LINES.join('\n')}`) });
+        }
+        const results = await Promise.all(carriers.map(() => expectUntouched([{ task: repo, inputs: { command: 'readFile', repository: HOSTILE, filePath: 'README.md' } }], ['Failed'])));
+        results.forEach((result) => FORMATTING_LINES.forEach((line) => sawDefused(result, line)));
+        // The message quotes the first line of the endpoint's error_description (identity/transport.ts describeBody): the prefixes go there.
+        h.emu.identity.faults.push({ status: 400, body: { error: 'invalid_request', error_description: `${APPROVED} ${FORMATTING.join(' x ')}\n${FORMATTING_LINES.join('\n')}` } });
+        const identity = await expectUntouched([{ task: auth, inputs: {} }], ['Failed']);
+        sawDefused(identity, APPROVED);
+      } finally {
+        h.emu.devops.faults.length = 0;
+        h.emu.identity.faults.length = 0;
+      }
     });
   });
 
@@ -216,6 +260,7 @@ describe('security: hostile text cannot create or alter logging commands', funct
         '--upload-pack=touch /tmp/pwned', 'https://dev.azure.com.evil.test/contoso/Web/_git/app', 'https://evil.test/dev.azure.com/contoso/Web/_git/app',
         'https://u:p@dev.azure.com/contoso/Web/_git/app', 'https://evil@dev.azure.com/contoso/Web/_git/app', 'https://dev.azure.com/contoso/Web/_git/app?x=1',
         'https://dev.azure.com/contoso/Web/_git/app#x', 'file:///etc/passwd', 'contoso/Web/../app', 'contoso/Web/a@b',
+        'https://code.visualstudio.com/Web/_git/app', 'https://contoso.evil.visualstudio.com/Web/_git/app', 'https://x.y.dev.azure.com/contoso/Web/_git/app',
       ], { command: 'checkout' }],
       ['ref', ['--upload-pack=touch /tmp/pwned', 'refs/heads/../x', '@{-1}'], { command: 'checkout', repository: HOSTILE }],
       ['path', ['../outside', '/etc/evil'], { command: 'checkout', repository: HOSTILE }],
@@ -230,7 +275,7 @@ describe('security: hostile text cannot create or alter logging commands', funct
       ['targetBranch', ['--delete', 'main:refs/heads/x'], { command: 'push' }],
       ['tagName', ['--delete'], { command: 'tag', repository: HOSTILE }],
       ['sourceBranch', ['--force'], { command: 'pullRequest', repository: HOSTILE }],
-      ['organizations', ['https://dev.azure.com.evil.test/contoso', 'https://u@dev.azure.com/contoso', '--upload-pack=x'], {}],
+      ['organizations', ['https://dev.azure.com.evil.test/contoso', 'https://u@dev.azure.com/contoso', '--upload-pack=x', 'https://marketplace.visualstudio.com/', 'www'], {}],
       ['clientId', ['--x'], {}],
     ];
     const outcomes = new Map<string, JobResult>();

@@ -7,12 +7,15 @@
  * variables; and every task step that obtained a token registered all its forms first.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JobResult, Step } from '../agent/runner';
-import { FABRIKAM, UAMI_OUTSIDER, UAMI_READER, matchRequest } from '../emulators';
+import { CONTOSO_LIBS, FABRIKAM, FABRIKAM_TOOLS, UAMI_OUTSIDER, UAMI_READER, matchRequest, packagingBase } from '../emulators';
 import { harness, taskDir, type Harness } from './support';
 import { findLeaks, observe, scanned } from './security-support';
+
+const PYTHON = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
 
 /** Variables a developer sets to see everything: the tasks must keep them away from their own git. */
 const VERBOSE_TASK_ENV = {
@@ -143,6 +146,29 @@ describe('security: no token leaks, in any scenario of either task', function ()
       assert.equal(result.steps.at(-1)!.result, 'Succeeded', 'the post-job step ran');
       assert.deepEqual(sessionFiles(result), [], 'the post-job step removed the session file');
     });
+
+    it('configures every package client for two organizations\' feeds; later npm install and pip download use them (System.Debug)', async () => {
+      const libs = packagingBase(h.emu.devops.url, CONTOSO_LIBS.org, CONTOSO_LIBS.name);
+      const tools = packagingBase(h.emu.devops.url, FABRIKAM_TOOLS.org, FABRIKAM_TOOLS.name, FABRIKAM_TOOLS.project);
+      const { result } = await scan({
+        steps: [
+          { task: auth, inputs: { feeds: `contoso/libs\nfabrikam/${FABRIKAM_TOOLS.project}/tools\nhttps://pkgs.dev.azure.com/contoso/_packaging/libs/nuget/v3/index.json`.replace('https://pkgs.dev.azure.com/', `${h.emu.devops.url}/`) } },
+          {
+            script: [
+              'set -e',
+              `printf '%s\\n' '{"name":"app","version":"1.0.0","private":true}' > package.json`,
+              `printf '%s\\n' '@contoso:registry=${libs}npm/registry/' > .npmrc`,
+              'npm install --no-audit --no-fund --loglevel=verbose @contoso/greeting@1.0.0',
+              // This Python itself: a pyenv shim would start a second `bash` (under a second strace).
+              `"${PYTHON}" -m pip download --no-cache-dir --disable-pip-version-check -v -d pydl fabrikam-tools==1.0.0 --extra-index-url "${tools}pypi/simple/"`,
+            ].join('\n'),
+          },
+        ],
+      });
+      assert.equal(result.result, 'Succeeded', result.log);
+      assert.match(result.log, /added 1 package[\s\S]*Saved \.\/pydl\/fabrikam_tools-1\.0\.0-py3-none-any\.whl/);
+      assert.deepEqual(readdirSync(result.dirs.temp).filter((f) => f.startsWith('miado-feeds-')), [], 'the post-job step removed the feed files');
+    });
   });
 
   describe('ManagedIdentityRepository@1', () => {
@@ -237,7 +263,7 @@ describe('security: no token leaks, in any scenario of either task', function ()
 
   describe('in total', () => {
     it('scanned every scenario, with git calls, traced processes and requests to look at', () => {
-      assert.equal(tally.scenarios, 15, `${tally.scenarios} scenarios`);
+      assert.equal(tally.scenarios, 16, `${tally.scenarios} scenarios`);
       assert.ok(tally.gitCalls > 0 && tally.requests > 0 && tally.tokens >= tally.scenarios);
     });
   });

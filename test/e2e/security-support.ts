@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseCommand, type JobResult, type VsoCommand } from '../agent/runner';
 import { filesContaining, leakForms, leakedLines, type Harness } from './support';
+import { TOKEN_VARIABLES } from '../../src/feeds/job';
 
 function which(tool: string): string | undefined {
   try {
@@ -153,6 +154,17 @@ export function unregisteredLeaks(raw: string, tokens: readonly string[]): strin
   return found;
 }
 
+/**
+ * The logging command that hands the token to later steps' package clients through one of the documented
+ * feed variables (src/feeds/job.ts TOKEN_VARIABLES): a command for the agent, not output; the token in it
+ * was registered before (checked below).
+ */
+function handsOverFeedToken(line: string): boolean {
+  const command = parseCommand(line);
+  return command !== undefined && `${command.area}.${command.event}`.toLowerCase() === 'task.setvariable' &&
+    command.properties['issecret']?.toLowerCase() !== 'true' && TOKEN_VARIABLES.test(command.properties['variable'] ?? '');
+}
+
 /** True for a task's process (node main.js / post.js), false for a script step. */
 function isTaskStep(step: JobResult['steps'][number]): boolean {
   return step.argv.some((a) => /[\\/](main|post)\.js$/.test(a));
@@ -183,9 +195,9 @@ export function findLeaks(scan: LeakScan): string[] {
     if (at >= 0) findings.push(`${where}: …${clip(text, at)}…`);
   };
   for (const step of scan.result.steps) {
-    const lines = scan.maskedAfterRegistration
+    const lines = (scan.maskedAfterRegistration
       ? unregisteredLeaks(step.raw, scan.tokens)
-      : scan.tokens.flatMap((token) => leakedLines(step.raw, token));
+      : scan.tokens.flatMap((token) => leakedLines(step.raw, token))).filter((line) => !(isTaskStep(step) && handsOverFeedToken(line)));
     for (const line of lines) findings.push(`output of '${step.displayName}': ${line.slice(0, 160)}`);
     check(`argv of '${step.displayName}'`, step.argv.join(' '));
   }

@@ -5,8 +5,27 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
+import MarkdownIt from 'markdown-it';
 import type { JobResult, StepResult } from '../agent/runner';
+import { identityByKey, matchRequest } from '../emulators';
 import { harness, leakForms, taskDir, type Harness } from './support';
+import { TROUBLESHOOTING_URL } from '../../src/core/errors';
+
+/** Markdown a server or repository might put in a name or a message: links, an image, emphasis, code, HTML, a table cell, a reference definition. */
+const HOSTILE_MARKDOWN = '[Approve the release](https://evil.example/approve) ![](https://evil.example/pixel.png) **urgent** _now_ ~~old~~ `rm -rf /` '
+  + '<img src=x onerror=alert(1)> <https://evil.example/auto> &lt;b&gt; | extra | [ref]: https://evil.example/ref \\[escaped\\]';
+
+/** The summary's table as a CommonMark renderer with GFM tables shows it: label -> the HTML of the value cell. */
+function renderedRows(markdown: string): Map<string, string> {
+  const html = new MarkdownIt().render(markdown);
+  return new Map([...html.matchAll(/<tr>\s*<td>([\s\S]*?)<\/td>\s*<td>([\s\S]*?)<\/td>\s*<\/tr>/g)].map((m) => [m[1]!, m[2]!]));
+}
+
+/** The text of an HTML fragment that has no elements: entities decoded. */
+function textOf(html: string): string {
+  assert.doesNotMatch(html, /<[a-z]/i, `no element in ${html}`);
+  return html.replace(/&quot;/g, '"').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+}
 
 const TEMPLATES = 'fabrikam/Shared Tools/templates';
 
@@ -81,6 +100,7 @@ describe('Run summary of each task and command (packaged, through the agent-like
     assert.equal(read.result, 'Failed');
     const readSummary = summaryOf(read.steps[0]!);
     assert.match(readSummary, /\| Result \| Failed: The file '\/no\/such\/file\.txt' does not exist in /);
+    assert.ok(readSummary.includes(`| Help | [Troubleshooting](${TROUBLESHOOTING_URL}) |`), 'a failure links to the Troubleshooting table');
     assertNoSecret(readSummary, read, 'a failed readFile');
 
     const outsider = await h.run([{ task: authenticate, inputs: { organizations: 'northwind' } }], { keepTempDirectory: true });
@@ -88,5 +108,34 @@ describe('Run summary of each task and command (packaged, through the agent-like
     const outsiderSummary = summaryOf(outsider.steps[0]!);
     assert.match(outsiderSummary, /\| Organizations \| northwind \|[\s\S]*\| Result \| Failed: Organization 'northwind' belongs to tenant /);
     assertNoSecret(outsiderSummary, outsider, 'a failed authenticate');
+  });
+
+  it('shows Markdown in server-reported names and messages as the text itself: no link, image, emphasis, code or HTML', async () => {
+    const identity = identityByKey(h.emu.world, 'agent-vm');
+    const displayName = identity.displayName;
+    identity.displayName = `Build agent ${HOSTILE_MARKDOWN}`;
+    h.emu.devops.faults.push({
+      match: matchRequest({ method: 'GET', path: /\/_apis\/git\/repositories\/templates$/ }), status: 400,
+      body: { $id: '1', innerException: null, message: `TF400898: ${HOSTILE_MARKDOWN}`, typeName: 'X, Y', typeKey: 'InvalidArgumentValueException', errorCode: 0, eventId: 3000 },
+    });
+    let result: JobResult;
+    try {
+      result = await h.run([
+        { task: authenticate, inputs: { organizations: 'fabrikam' } },
+        { task: repository, inputs: { command: 'readFile', repository: TEMPLATES, filePath: '/README.md' } },
+      ], { keepTempDirectory: true });
+    } finally {
+      identity.displayName = displayName;
+      h.emu.devops.faults.length = 0;
+    }
+    const [auth, read] = result.steps.filter((s) => s.phase === 'main');
+    assert.deepEqual([auth!.result, read!.result], ['Succeeded', 'Failed'], result.log);
+
+    const authRows = renderedRows(summaryOf(auth!));
+    assert.equal(textOf(authRows.get('Identity') ?? assert.fail('no Identity row')), `Build agent ${HOSTILE_MARKDOWN}`);
+    const readRows = renderedRows(summaryOf(read!));
+    assert.equal(textOf(readRows.get('Result') ?? assert.fail('no Result row')), `Failed: ${read!.errors[0]}`);
+    assert.match(read!.errors[0]!, /TF400898: \[Approve the release\]\(https:\/\/evil\.example\/approve\)/, 'the message reached the summary path');
+    for (const rows of [authRows, readRows]) assert.equal(rows.size >= 5, true, 'every row is still one row of two cells');
   });
 });

@@ -48,6 +48,8 @@ export const LOCATIONS: Record<string, ApiResourceLocation[]> = {
     location('git', '01a46dea-7d46-4d40-bc84-319e7c260d99', 'pullRequests', '{project}/_apis/{area}/{resource}/{pullRequestId}', 2),
     location('git', '5e8a8081-3851-4626-b677-9891cc04102e', 'annotatedTags', `${repoScoped}/{objectId}`, 1),
     location('git', 'c2570c3b-5b3f-41b8-98bf-5407bfde8d58', 'commits', `${repoScoped}/{commitId}`, 2),
+    // GitMergeBasesController (ResourceName "mergeBases"); node-api's route values are project, repositoryNameOrId, commitId.
+    location('git', '7cf2abb6-c964-4f7e-9872-f78c66e72e9c', 'mergeBases', '{project}/_apis/{area}/repositories/{repositoryNameOrId}/commits/{commitId}/{resource}', 1),
     location('git', 'd5b216de-d8d5-4d32-ae76-51df755b16d3', 'branchStats', '{project}/_apis/{area}/repositories/{repositoryId}/stats/branches', 2),
   ],
 };
@@ -60,6 +62,7 @@ export const LOCATION_IDS = {
   items: 'fb93c0db-47ed-4a31-8c20-47552878fb44',
   refs: '2d874a60-a811-4f62-9c9f-963a6ea0a55b',
   commits: 'c2570c3b-5b3f-41b8-98bf-5407bfde8d58',
+  mergeBases: '7cf2abb6-c964-4f7e-9872-f78c66e72e9c',
   annotatedTags: '5e8a8081-3851-4626-b677-9891cc04102e',
   pullRequests: '9946fd70-0d40-406e-b686-b4744cbbcc37',
   pullRequestById: '01a46dea-7d46-4d40-bc84-319e7c260d99',

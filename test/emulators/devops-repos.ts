@@ -24,6 +24,7 @@ import {
   findItem,
   listTree,
   makeTag,
+  mergeBases,
   objectType,
   peelToCommit,
   readBlob,
@@ -413,6 +414,23 @@ async function getCommit(ctx: RouteContext): Promise<RestReply> {
   return json(commitJson(ctx, t, await commitOrThrow(t.repo.bareDir, id.toLowerCase())));
 }
 
+/**
+ * GitMergeBasesController.GetMergeBases (decompiled Azure DevOps Server 2022, SourceControl.WebServer): both ids go
+ * through ParseSha1Id; the answer is every merge base as a GitCommitRef holding only `commitId` (the
+ * Git.MergeBase.ReturnAllBases behaviour), and an empty list, still 200, when the histories never meet.
+ * Guess: a commit the repository does not have fails as GET commits/{id} does (404 TF401029), since the commit
+ * graph is read from the repository's objects.
+ */
+async function getMergeBases(ctx: RouteContext): Promise<RestReply> {
+  const t = target(ctx);
+  const ids = [ctx.params.commitId, ctx.query.get('otherCommitId') ?? ''];
+  for (const id of ids) if (!SHA1.test(id)) throw argumentError(`${id} is not a valid Sha1Id.`, 'commitId'); // Guess (ParseSha1Id), as above.
+  onDisk(t);
+  const [one, other] = await Promise.all(ids.map((id) => commitOrThrow(t.repo.bareDir, id.toLowerCase())));
+  const bases = await mergeBases(t.repo.bareDir, one!.commitId, other!.commitId);
+  return json(collection(bases.map((commitId) => ({ commitId }))));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Annotated tags (GitAnnotatedTagsController + GitAnnotatedTagsHelper.CreateTag)
 
@@ -739,6 +757,7 @@ export const GIT_ROUTES: Route[] = [
   ...scoped('GET', 'refs/{*filter}', LOCATION_IDS.refs, getRefs),
   ...scoped('POST', 'refs', LOCATION_IDS.refs, postRefs),
   ...scoped('GET', 'commits/{commitId}', LOCATION_IDS.commits, getCommit),
+  ...scoped('GET', 'commits/{commitId}/mergebases', LOCATION_IDS.mergeBases, getMergeBases),
   ...scoped('POST', 'annotatedtags', LOCATION_IDS.annotatedTags, postAnnotatedTag),
   ...scoped('GET', 'annotatedtags/{objectId}', LOCATION_IDS.annotatedTags, getAnnotatedTag),
   ...scoped('POST', 'pullrequests', LOCATION_IDS.pullRequests, createPullRequest),

@@ -12,6 +12,7 @@ import { checkApiVersion, findLocation } from './devops-locations';
 import { GIT_ROUTES } from './devops-repos';
 import { matchRoute, routeKey, ROUTES, type RestReply, type Route } from './devops-routes';
 import { applyFault, takeFault, type Fault } from './faults';
+import type { FeedsService } from './feeds';
 import { closeServer, flattenHeaders, listen, queryObject, readBody, requestUrl, sendBytes, sendJson, sendText, Sleeper, type RecordedRequest } from './http-util';
 import type { TokenIssuer } from './tokens';
 import { AZURE_DEVOPS_RESOURCE, cloneUrlFor, findOrganization, type Organization, type World } from './world';
@@ -181,12 +182,12 @@ function setCommonHeaders(res: ServerResponse): void {
   res.setHeader('Access-Control-Expose-Headers', 'Request-Context,ActivityId,X-TFS-Session,X-MS-ContinuationToken');
 }
 
-export async function startDevOps(opts: { world: World; tokens: TokenIssuer; options?: Partial<DevOpsOptions> }): Promise<DevOpsEmulator> {
-  const { world, tokens } = opts;
+export async function startDevOps(opts: { world: World; tokens: TokenIssuer; options?: Partial<DevOpsOptions>; feeds?: FeedsService }): Promise<DevOpsEmulator> {
+  const { world, tokens, feeds } = opts;
   const options: DevOpsOptions = { audiences: [AZURE_DEVOPS_RESOURCE], discoveryAuth: 'enforce', ...opts.options };
   const requests: DevOpsRequest[] = [];
   const faults: Fault<DevOpsRequest>[] = [];
-  const routes = [...ROUTES, ...GIT_ROUTES];
+  const routes = [...ROUTES, ...GIT_ROUTES, ...(feeds?.routes ?? [])];
   const sleeper = new Sleeper();
   let baseUrl = '';
 
@@ -245,8 +246,10 @@ export async function startDevOps(opts: { world: World; tokens: TokenIssuer; opt
       segments = undefined;
     }
     // Label the request with its route first, so faults can match on it.
-    const matched = segments && segments.length > 1 && !parseGitPath(segments.slice(1)) ? matchRoute(routes, record.method, segments.slice(1)) : undefined;
+    const packaging = segments && segments.length > 1 ? feeds?.parse(segments.slice(1)) : undefined;
+    const matched = segments && segments.length > 1 && !packaging && !parseGitPath(segments.slice(1)) ? matchRoute(routes, record.method, segments.slice(1)) : undefined;
     if (matched) record.route = routeKey(matched.route);
+    if (packaging) record.route = `${record.method} _packaging/{feed}/${packaging.rest.slice(0, 2).join('/').toLowerCase()}`;
 
     const fault = takeFault(faults, record);
     if (fault && (await applyFault(fault, res, sleeper))) return;
@@ -265,6 +268,10 @@ export async function startDevOps(opts: { world: World; tokens: TokenIssuer; opt
     if (segments.length === 1) {
       // GCM and preflights read the tenant from an unauthenticated HEAD/GET of the org (devops-side.md §4.4).
       return access.ok ? sendText(res, 200, '', 'text/html; charset=utf-8') : sendText(res, 401, '', 'text/html; charset=utf-8', challengeHeaders(org));
+    }
+    if (packaging && feeds) {
+      await feeds.serve(req, res, org, packaging, creds, access, baseUrl);
+      return;
     }
     const git = parseGitPath(segments.slice(1));
     if (git) return serveGit(req, res, org, git, access, url.searchParams);

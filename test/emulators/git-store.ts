@@ -68,6 +68,11 @@ export async function objectType(bareDir: string, objectId: string): Promise<str
   return (await gitText(bareDir, ['cat-file', '-t', objectId]))?.trim();
 }
 
+/** Every best common ancestor of two commits (`git merge-base --all`); empty when their histories never meet. */
+export async function mergeBases(bareDir: string, a: string, b: string): Promise<string[]> {
+  return ((await gitText(bareDir, ['merge-base', '--all', a, b])) ?? '').split('\n').map((l) => l.trim()).filter(Boolean);
+}
+
 /** Peels tags down to a commit; undefined when the object is missing or is a tree/blob. */
 export async function peelToCommit(bareDir: string, objectId: string): Promise<string | undefined> {
   if (!SHA1.test(objectId)) return undefined;

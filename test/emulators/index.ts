@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { startDevOps, type DevOpsEmulator, type DevOpsOptions } from './devops';
 import { startEntra, type EntraEmulator } from './entra';
 import { LOOPBACK_NO_PROXY } from './env';
+import { startFeeds, type FeedsService } from './feeds';
 import { createRepositories } from './git-repos';
 import { startIdentity, type IdentityConfig, type IdentityEmulator } from './identity';
 import { TokenIssuer } from './tokens';
@@ -23,6 +24,8 @@ export interface Emulators {
   readonly tokens: TokenIssuer;
   readonly identity: IdentityEmulator;
   readonly devops: DevOpsEmulator;
+  /** Azure Artifacts (feeds.ts) on the Azure DevOps emulator's origin: `emu.feeds.feeds` is live data. */
+  readonly feeds: FeedsService;
   /** Entra over HTTPS (workload identity), started on first use. */
   entra(): Promise<EntraEmulator>;
   /** What a child process needs to get tokens through IMDS: AZURE_POD_IDENTITY_AUTHORITY_HOST and NO_PROXY. */
@@ -46,9 +49,10 @@ export async function startEmulators(opts: EmulatorOptions = {}): Promise<Emulat
   const root = opts.root ?? (await fs.promises.mkdtemp(path.join(os.tmpdir(), 'mi-emulators-')));
   const world = (opts.world ?? defaultWorld)(root);
   const tokens = await TokenIssuer.create();
+  const feeds = startFeeds(world);
   const [identity, devops] = await Promise.all([
     startIdentity({ world, tokens, config: opts.identity }),
-    startDevOps({ world, tokens, options: opts.devops }),
+    startDevOps({ world, tokens, options: opts.devops, feeds }),
   ]);
   // The repos come after the server: submodule URLs name the emulator's own address.
   await createRepositories(world, devops.url);
@@ -60,6 +64,7 @@ export async function startEmulators(opts: EmulatorOptions = {}): Promise<Emulat
     tokens,
     identity,
     devops,
+    feeds,
     entra: () => (entra ??= startEntra({ world, tokens, dir: path.join(root, 'entra') })),
     env: () => ({ ...identity.envFor('imds'), ...LOOPBACK_NO_PROXY }),
     tokenFor: (key, resource = AZURE_DEVOPS_RESOURCE) => tokens.mintAccessToken(identityByKey(world, key), resource).token,
@@ -85,6 +90,7 @@ export {
   type ThrottlingOptions,
 } from './devops';
 export { startEntra, type EntraEmulator } from './entra';
+export * from './feeds';
 export { scrubbedEnv, LOOPBACK_NO_PROXY } from './env';
 export type { Fault } from './faults';
 export { createRepositories, isolatedGitEnv, runGit, seedBytes, syncPolicyHook, TF402455, type GitResult } from './git-repos';

@@ -2,7 +2,7 @@
  * Runs every emulator until Ctrl-C and prints how to reach them:
  *   npx tsx test/emulators/serve.ts
  */
-import { SOURCE_PATHS, startEmulators, type Emulators, type IdentitySource } from './index';
+import { packagingBase, SOURCE_PATHS, startEmulators, type Emulators, type IdentitySource } from './index';
 
 /** A packaged task run against these emulators by the try-out CLI (test/agent/cli.ts), ready to paste. */
 function tryCommand(emu: Emulators): string[] {
@@ -29,6 +29,8 @@ async function main(): Promise<void> {
       `  ${emu.devops.orgUrl(org.name)}   (tenant ${org.tenantId})`,
       ...org.projects.flatMap((p) => p.repos.map((r) => `    git clone ${emu.devops.cloneUrl(org.name, p.name, r.name)}`)),
     ]),
+    'Azure Artifacts feeds (…/npm/registry/, …/pypi/simple/, …/nuget/v3/index.json, …/maven/v1, …/Cargo/index/):',
+    ...emu.feeds.feeds.map((f) => `  ${packagingBase(emu.devops.url, f.org, f.name, f.project?.name)}`),
     `Identity       ${emu.identity.url}`,
     ...(Object.keys(SOURCE_PATHS) as IdentitySource[]).map((s) => `  ${s.padEnd(16)} ${SOURCE_PATHS[s]}`),
     `Entra (HTTPS)  ${entra.url}   CA: ${entra.caFile}`,

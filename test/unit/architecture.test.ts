@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 
-const LAYERS = ['core', 'identity', 'devops', 'git', 'repository', 'agent', 'tasks'] as const;
+const LAYERS = ['core', 'identity', 'devops', 'git', 'repository', 'feeds', 'agent', 'tasks'] as const;
 const SRC = resolve('src');
 
 function sources(dir: string): string[] {

@@ -85,6 +85,11 @@ describe('benchmark statistics and report (scripts/bench.ts)', () => {
     assert.match(budgets.find((b) => b.id === 'rss')!.note ?? '', /credential helper/);
     assert.equal(buildBudgets(measures, sizes, { count: 1000, repeated: 0, peakInFlight: 1, perProjectRequests: 50 }).find((b) => b.id === 'list')!.status, 'missed',
       'per-project pages fetched one at a time miss the budget');
+    const feeds = (withFeeds: number[], failure?: string): string =>
+      buildBudgets([ms('auth.nofeeds', [800, 810, 820]), ms('auth.feeds5', withFeeds, 'auth.nofeeds', failure)], sizes, {}).find((b) => b.id === 'feeds')!.status;
+    assert.equal(feeds([840, 850, 860]), 'met', 'five feeds: +40 ms');
+    assert.equal(feeds([860, 870, 880]), 'missed', 'five feeds: +60 ms');
+    assert.equal(feeds([], 'Feed x does not exist'), 'failing');
 
     const report: BenchReport = {
       schema: 1, startedAt: '2026-01-01T00:00:00.000Z', durationMs: 61_000, commit: 'abc1234', runs: 3,
@@ -176,6 +181,25 @@ console.log(util.getUrl('a/b', 'https://example.test/x/', { params: { q: 'x y', 
     const result = await bundleAndRun(source, new Set());
     assert.equal(result.status, 0, result.stderr);
     assert.equal(result.stdout.trim(), 'https://example.test/x/a/b?q=x%20y&n=1&n=2');
+  });
+
+  it('loads zlib only to gunzip an answer, and then it works', async () => {
+    const probe = await bundleAndRun(`import * as util from 'typed-rest-client/Util';
+console.log(typeof util.decompressGzippedContent, process.moduleLoadList.includes('NativeModule zlib'));`, new Set());
+    assert.equal(probe.stdout.trim(), 'function false', 'not loaded with typed-rest-client');
+    const result = await bundleAndRun(`import * as util from 'typed-rest-client/Util';
+const gzipped = Buffer.from('H4sIAAAAAAAAA6tWys9WsjKsBQAJjFQQCAAAAA==', 'base64');
+util.decompressGzippedContent(gzipped, 'utf-8').then((text) => console.log(text));`, new Set());
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout.trim(), '{"ok":1}');
+  });
+
+  it('keeps of @azure/core-rest-pipeline only the headers and request the identity transport uses (no logger, no policies)', async () => {
+    const result = await build({ ...bundleOptions('src/tasks/credential-helper.ts', join(dir, 'helper.js'), new Set(['locationsapi'])), write: false });
+    const kept = Object.entries(Object.values(result.metafile.outputs)[0]!.inputs)
+      .filter(([file, input]) => /@azure[\\/]core-rest-pipeline|@typespec[\\/]ts-http-runtime/.test(file) && input.bytesInOutput > 10)
+      .map(([file]) => file.replace(/^.*node_modules[\\/]/, ''));
+    assert.deepEqual(kept.sort(), ['@azure/core-rest-pipeline/dist/esm/httpHeaders.js', '@azure/core-rest-pipeline/dist/esm/pipelineRequest.js', '@typespec/ts-http-runtime/dist/esm/httpHeaders.js', '@typespec/ts-http-runtime/dist/esm/pipelineRequest.js', '@typespec/ts-http-runtime/dist/esm/util/uuidUtils.js']);
   });
 
   it('azure-identity.js holds the credentials src/identity/managed-identity.ts uses, and neither the rest of the package nor jsonwebtoken', async () => {

@@ -195,6 +195,21 @@ describe('Azure DevOps emulator: Git REST with the real azure-devops-node-api an
       ]);
     });
 
+    it('getMergeBases answers every merge base as a bare GitCommitRef, in both orders; an unknown commit is 404 TF401029', async () => {
+      const older = await bareGit('rev-parse', 'main^');
+      assert.deepEqual((await git.getMergeBases(REPO, mainTip, older, PROJECT)).map((c) => c.commitId), [older], 'an ancestor is its own merge base');
+      assert.deepEqual((await git.getMergeBases(REPO, older, mainTip, PROJECT)).map((c) => c.commitId), [older]);
+      const release = await bareGit('rev-parse', 'refs/heads/release/1.0');
+      const expected = await bareGit('merge-base', '--all', mainTip, release);
+      const bases = await git.getMergeBases(REPO, mainTip, release, PROJECT);
+      assert.deepEqual(bases.map((c) => c.commitId), expected.split('\n'));
+      assert.deepEqual(Object.keys(bases[0]!), ['commitId'], 'only the commit id, as GitMergeBasesController answers');
+      const unknown = 'f'.repeat(40);
+      const res = await raw(`${encodeURIComponent(PROJECT)}/_apis/git/repositories/${REPO}/commits/${mainTip}/mergebases?otherCommitId=${unknown}`);
+      assert.equal(res.status, 404);
+      assert.equal(((await res.json()) as { typeKey: string }).typeKey, 'GitCommitDoesNotExistException');
+    });
+
     it('createAnnotatedTag writes a real tag object by the identity; a duplicate is 409, a reader 409 TF401027', async () => {
       const tag = await git.createAnnotatedTag({ name: 'v2.0.0', taggedObject: { objectId: mainTip }, message: 'Release 2.0.0' }, PROJECT, REPO);
       assert.equal(tag.name, 'v2.0.0');

@@ -20,7 +20,8 @@ import { filterInput, isValidRef, refInput } from '../../src/repository/refs';
 import { cloneUrl, isValidName, parseRepository, type RepositoryRef } from '../../src/devops/repository-ref';
 import { readAuthenticateSettings } from '../../src/tasks/authenticate/settings';
 import { COMMANDS, readRepositorySettings } from '../../src/tasks/repository/settings';
-import { pathInside } from '../../src/core/workspace';
+import { pathInside, pathInsideOneOf } from '../../src/core/workspace';
+import { parseFeeds } from '../../src/feeds/feed';
 
 const LOOPBACK = '127.0.0.1:8080';
 const EMULATOR: HostPolicy = parseLoopbackHosts('ManagedIdentity.TestHosts', LOOPBACK);
@@ -31,6 +32,8 @@ const RESOURCE = `/subscriptions/${GUID}/resourceGroups/rg/providers/Microsoft.M
 
 const FRAGMENTS = [
   'https://', 'http://', 'ssh://', 'file://', 'dev.azure.com', '.dev.azure.com', 'vssps.dev.azure.com', 'contoso', 'CONTOSO', '.visualstudio.com',
+  'pkgs.dev.azure.com', 'feeds.dev.azure.com', 'status.dev.azure.com', 'x.y.dev.azure.com', '.pkgs.visualstudio.com', '.feeds.visualstudio.com',
+  'code', 'marketplace', 'www', 'app.vssps', '_packaging', '_apis', 'dev.azure.com@evil.example', 'pkgs.dev.azure.com.evil.example',
   'evil.test', '.evil.test', 'dev.azure.com.evil.test', LOOPBACK, '127.0.0.1:9999', 'localhost:1', '[::1]:2', ':443', ':8443',
   '/', '//', '\\', '_git', '/_git/', 'DefaultCollection', 'Web', 'Shared Tools', 'Ünïcode', 'app', '..', '.', '%2e%2e', '%2F', '%0A', '%',
   '@', 'u:p@', ':', '#', '?', '?x=1', '&', '=', ';', ']', '[', ',', '+', '$', '{', '}', '*', '~', '^', '"', '|', '<',
@@ -201,32 +204,93 @@ describe('input parsers, for any string (fast-check)', function () {
       for (const host of policy?.loopbackHosts ?? []) assert.match(host, /^(127(\.\d{1,3}){3}|localhost|\[::1\]):\d{1,5}$/);
       return (policy?.loopbackHosts.length ?? 0) > 0;
     }, 2000, 0.005);
-    check('isTokenHost', fc.tuple(inputText, fc.constantFrom(AZURE_DEVOPS_ONLY, EMULATOR)), ([value, policy]) => {
+    // The hosts a token may reach, written out here from the sources organizations.ts cites, as a model to check the code against.
+    const services = ['advsec', 'almsearch', 'analytics', 'artifacts', 'auditservice', 'extmgmt', 'feeds', 'pkgs', 'vsaex', 'vsrm', 'vssps', 'vstmr'];
+    const legacyServices = ['feeds', 'pkgs', 'vsblob', 'vsrm', 'vssps', 'vstmr'];
+    const sites = ['app', 'aex', 'code', 'developercommunity', 'marketplace', 'my', 'status', 'www', 'vsaex', ...legacyServices];
+    const orgLabel = (label: string | undefined): boolean => label !== undefined && ORG_NAME.test(label) && !sites.includes(label.toLowerCase());
+    const allowed = (url: URL): boolean => {
+      const labels = url.hostname.split('.');
+      const devAzure = url.hostname === 'dev.azure.com' || (labels.length === 4 && url.hostname.endsWith('.dev.azure.com') && services.includes(labels[0]!));
+      if (devAzure) return url.pathname === '/' || orgLabel(decodeURIComponent(url.pathname.split('/')[1] ?? ''));
+      if (!url.hostname.endsWith('.visualstudio.com')) return false;
+      return (labels.length === 3 && orgLabel(labels[0])) || (labels.length === 4 && orgLabel(labels[0]) && legacyServices.includes(labels[1]!));
+    };
+    // URLs shaped like the service and feed hosts, with slots that may be anything.
+    const hostShaped = fc.tuple(fc.constantFrom(...services, ...legacyServices, ...sites, 'x', 'evil'), slot, slot, fc.integer({ min: 0, max: 5 })).map(([svc, o, rest, form]) => [
+      `https://${svc}.dev.azure.com/${o}/${rest}`, `https://${o}.${svc}.visualstudio.com/${rest}`, `https://${svc}.visualstudio.com/${rest}`,
+      `https://${svc}.${o}.dev.azure.com/${o}/`, `https://dev.azure.com/${o}/${rest}`, `http://${svc}.dev.azure.com/${o}/`,
+    ][form]!);
+    check('isTokenHost', fc.tuple(fc.oneof(inputText, hostShaped), fc.constantFrom(AZURE_DEVOPS_ONLY, EMULATOR)), ([value, policy]) => {
       let url: URL;
       try {
         url = new URL(value);
       } catch {
         return false;
       }
-      if (!isTokenHost(url, policy)) return false;
-      assert.ok(!url.username && !url.password, value);
-      const azure = url.protocol === 'https:' && isAzureDevOpsHostname(url.hostname) && url.port === '' &&
-        (url.hostname === 'dev.azure.com' || url.hostname.endsWith('.dev.azure.com') || /^[^.]+\.visualstudio\.com$/.test(url.hostname));
-      assert.ok(azure || policy.loopbackHosts.includes(url.host), `${url.href} may not receive the token`);
-      return true;
-    }, 3000);
+      const https = url.protocol === 'https:' && url.port === '' && !url.username && !url.password;
+      let expected = policy.loopbackHosts.includes(url.host) && !url.username && !url.password && (url.protocol === 'http:' || url.protocol === 'https:');
+      try {
+        expected ||= https && allowed(url);
+      } catch {
+        // A path segment that is not valid percent-encoding names no organization.
+      }
+      assert.equal(isTokenHost(url, policy), expected, `${url.href}: ${expected ? 'an Azure DevOps URL was refused' : 'may not receive the token'}`);
+      if (expected && !policy.loopbackHosts.includes(url.host)) assert.ok(isAzureDevOpsHostname(url.hostname), url.hostname);
+      return expected;
+    }, 4000);
+  });
+
+  it('parseFeeds: every URL a client gets is an Azure Artifacts host over https (or a listed loopback host), or one InputError', () => {
+    const feedSlot = fc.oneof(fc.constantFrom('libs', 'libs@Release', 'a.b_c-d', GUID, 'Shared Tools', 'Shared%20Tools', '_packaging', 'x@y@z'), fragmentText);
+    const client = fc.constantFrom('npm/registry/', 'pypi/simple/', 'pypi/upload/', 'nuget/v3/index.json', 'maven/v1', 'Cargo/index/', 'nuget/v2/', '');
+    const host = fc.constantFrom('https://pkgs.dev.azure.com/contoso/', 'https://contoso.pkgs.visualstudio.com/', 'sparse+https://pkgs.dev.azure.com/contoso/',
+      'https://pkgs.dev.azure.com.evil.test/contoso/', 'http://pkgs.dev.azure.com/contoso/', `http://${LOOPBACK}/contoso/`, 'https://feeds.dev.azure.com/contoso/', 'https://u:p@pkgs.dev.azure.com/contoso/');
+    const feedLine = fc.oneof(
+      fc.tuple(host, fc.constantFrom('', 'Web/', 'Shared%20Tools/'), feedSlot, client).map(([h, p, f, c]) => `${h}${p}_packaging/${f}/${c}`),
+      fc.tuple(slot, feedSlot, fc.boolean()).map(([o, f, project]) => (project ? `${o}/Web/${f}` : `${o}/${f}`)),
+    );
+    const lines = fc.array(fc.oneof({ weight: 8, arbitrary: feedLine }, { weight: 1, arbitrary: text }), { minLength: 1, maxLength: 2 })
+      .chain((ls) => fc.tuple(fc.constant(ls), fc.array(fc.constantFrom('', '', ' as alias', ' as x y', '  # note'), { minLength: ls.length, maxLength: ls.length })))
+      .map(([ls, suffixes]) => ls.map((l, i) => `${l}${suffixes[i]}`).join('\n'));
+    const policies = fc.constantFrom<[HostPolicy, Organization | undefined]>([AZURE_DEVOPS_ONLY, HOME_AZURE], [EMULATOR, HOME_EMULATOR], [EMULATOR, undefined]);
+    check('parseFeeds', fc.tuple(lines, policies), ([value, [policy, home]]) => {
+      const feeds = outcome(() => parseFeeds('feeds', value, policy, home), ['feeds']);
+      for (const feed of feeds ?? []) {
+        assert.match(feed.org, ORG_NAME);
+        assert.match(feed.name, /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
+        assert.doesNotMatch(feed.feed, /[/\\\s#?]/);
+        assert.ok(feed.urls.size > 0);
+        for (const url of [...feed.urls.values(), feed.api.url]) {
+          const u = new URL(url);
+          assert.ok(!u.username && !u.password && !u.search && !u.hash, url);
+          const azure = u.protocol === 'https:' && u.port === '' && ['pkgs.dev.azure.com', 'feeds.dev.azure.com', `${feed.org.toLowerCase()}.pkgs.visualstudio.com`].includes(u.hostname);
+          assert.ok(azure || policy.loopbackHosts.includes(u.host), `${url} may not receive the token`);
+          assert.ok(u.hostname === `${feed.org.toLowerCase()}.pkgs.visualstudio.com` || decodeURIComponent(u.pathname).split('/')[1] === feed.org, `${url} is in organization ${feed.org}`);
+        }
+      }
+      return (feeds?.length ?? 0) > 0;
+    }, 2000);
   });
 
   describe('paths', () => {
     let root: string;
     let workspace: string;
+    let agentTemp: string;
     let outside: string;
     before(() => {
       root = realpathSync(mkdtempSync(join(tmpdir(), 'mi-paths-')));
       workspace = join(root, 'ws');
+      agentTemp = join(root, '_temp');
       outside = join(root, 'outside');
       mkdirSync(join(workspace, 's', 'repo'), { recursive: true });
       mkdirSync(outside);
+      mkdirSync(agentTemp);
+      // The temp folder links out of itself and into the workspace, as a script of the job could make it.
+      symlinkSync(outside, join(agentTemp, 'link-out'));
+      symlinkSync(join(outside, 'missing'), join(agentTemp, 'dangling-out'));
+      symlinkSync(join(workspace, 's'), join(agentTemp, 'link-ws'));
+      symlinkSync(agentTemp, join(workspace, 's', 'link-temp'));
       symlinkSync(outside, join(workspace, 's', 'link-out'));
       symlinkSync(join(workspace, 's', 'repo'), join(workspace, 's', 'link-in'));
       symlinkSync(join(outside, 'missing'), join(workspace, 's', 'dangling-out'));
@@ -272,6 +336,22 @@ describe('input parsers, for any string (fast-check)', function () {
       }, 2000);
     });
 
+    it('pathInsideOneOf: a path whose every write lands inside the workspace or the agent temp folder, links followed, or one InputError', () => {
+      const segment = fc.constantFrom('..', '.', 's', 'repo', 'link-out', 'link-in', 'link-ws', 'link-temp', 'dangling-out', 'relative-dangling-out', 'loop-a', 'new', '_temp', '-x', '');
+      const value = fc.tuple(fc.constantFrom('', '/', '/etc/', 'ROOT/', 'TEMP/', 'OUTSIDE/', 'PARENT/'), fc.array(segment, { maxLength: 6 }))
+        .map(([start, segs]) => `${start}${segs.join('/')}`);
+      check('pathInsideOneOf', fc.tuple(value, fc.boolean()), ([raw, allowRoot]) => {
+        const v = raw.replace(/^ROOT\//, `${workspace}/`).replace(/^TEMP\//, `${agentTemp}/`).replace(/^OUTSIDE\//, `${outside}/`).replace(/^PARENT\//, `${root}/`);
+        const roots = [{ path: workspace, name: 'the pipeline workspace' }, { path: agentTemp, name: 'Agent.TempDirectory' }] as const;
+        const path = outcome(() => pathInsideOneOf('outputFile', v, roots, allowRoot), ['outputFile']);
+        if (path === undefined) return false;
+        const lands = landing(path);
+        const within = [workspace, agentTemp].map((base) => relative(base, lands)).filter((rel) => !rel.startsWith('..') && !isAbsolute(rel));
+        assert.ok(within.length > 0 && (allowRoot || within.some((rel) => rel !== '')), `${JSON.stringify(v)} -> ${path} lands at ${lands}, outside both roots`);
+        return true;
+      }, 2000, 0.1);
+    });
+
     it('readRepositorySettings: settings every later step can trust, or one InputError naming the input', () => {
       const names = ['repository', 'ref', 'path', 'fetchDepth', 'fetchFilter', 'fetchTags', 'submodules', 'lfs', 'clean', 'sparseCheckoutDirectories',
         'persistCredentials', 'organization', 'project', 'outputFile', 'filePath', 'destination', 'sourceDirectory', 'sourceRef', 'targetBranch',
@@ -279,13 +359,13 @@ describe('input parsers, for any string (fast-check)', function () {
         'deleteSourceBranch', 'clientId', 'objectId', 'resourceId'];
       const inputs = fc.dictionary(fc.constantFrom(...names), fc.oneof(inputText, fc.constantFrom('true', 'false', 'contoso/Web/app', 'main', 's/x', 'README.md', 'fabrikam', '1')), { maxKeys: 8 });
       const variables: Record<string, string> = {
-        'Pipeline.Workspace': workspace, 'Build.SourcesDirectory': join(workspace, 's'), 'Agent.TempDirectory': root,
+        'Pipeline.Workspace': workspace, 'Build.SourcesDirectory': join(workspace, 's'), 'Agent.TempDirectory': agentTemp,
         'System.CollectionUri': `http://${LOOPBACK}/contoso/`, 'System.TeamProject': 'Web', 'ManagedIdentity.TestHosts': LOOPBACK,
       };
-      const inside = (p: string | undefined, allowRoot = false): void => {
+      const inside = (p: string | undefined, allowRoot = false, roots = [workspace]): void => {
         if (p === undefined) return;
-        const rel = relative(workspace, landing(p));
-        assert.ok(rel === '' ? allowRoot : !rel.startsWith('..') && !isAbsolute(rel), p);
+        const rels = roots.map((base) => relative(base, landing(p))).filter((rel) => !rel.startsWith('..') && !isAbsolute(rel));
+        assert.ok(rels.some((rel) => rel !== '' || allowRoot), p);
       };
       const ref = (r: string | undefined): void => assert.ok(r === undefined || (isValidRef(r) && !r.startsWith('-')), r);
       check('readRepositorySettings', fc.tuple(fc.oneof(fc.constantFrom(...COMMANDS), text), inputs), ([command, given]) => {
@@ -297,7 +377,9 @@ describe('input parsers, for any string (fast-check)', function () {
         const s = settings.command as unknown as Record<string, unknown>;
         if (s['repository']) assertRepository(s['repository'] as RepositoryRef, EMULATOR);
         if (s['organization']) assertOrganization(s['organization'] as Organization, EMULATOR);
-        for (const key of ['path', 'outputFile', 'destination']) inside(s[key] as string | undefined);
+        inside(s['path'] as string | undefined);
+        inside(s['outputFile'] as string | undefined, false, [workspace, agentTemp]);
+        inside(s['destination'] as string | undefined, false, [workspace, agentTemp]);
         inside(s['sourceDirectory'] as string | undefined, true);
         for (const key of ['ref', 'targetBranch', 'sourceBranch', 'tagName']) ref(s[key] as string | undefined);
         if (s['sourceRef'] !== 'HEAD') ref(s['sourceRef'] as string | undefined);
@@ -308,7 +390,7 @@ describe('input parsers, for any string (fast-check)', function () {
     });
 
     it('readAuthenticateSettings: verified organizations and a safe variable name, or one InputError', () => {
-      const names = ['clientId', 'objectId', 'resourceId', 'variableName', 'isOutput', 'organizations', 'verify', 'configureGit'];
+      const names = ['clientId', 'objectId', 'resourceId', 'variableName', 'isOutput', 'organizations', 'verify', 'configureGit', 'feeds', 'onlyAddExtraIndex'];
       const inputs = fc.dictionary(fc.constantFrom(...names), fc.oneof(inputText, fc.constantFrom('true', 'false', 'contoso\nfabrikam', GUID)), { maxKeys: 5 });
       check('readAuthenticateSettings', fc.tuple(inputs, fc.constantFrom(LOOPBACK, '', 'evil.test:1')), ([given, testHosts]) => {
         const variables: Record<string, string> = { 'System.CollectionUri': `http://${LOOPBACK}/contoso/`, 'ManagedIdentity.TestHosts': testHosts };

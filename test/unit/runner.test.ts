@@ -101,6 +101,9 @@ describe('agent-like runner', function () {
       assert.ok(globMatch('abc', '{x,a}b?'));
       assert.ok(!globMatch('.hidden', '*'));
       assert.ok(!globMatch('other', 'azuredevops.*'));
+      assert.ok(globMatch('other', '!azuredevops.*'), 'a leading ! negates');
+      assert.ok(!globMatch('#x', '#x'), 'a leading # is a comment');
+      assert.ok(globMatch('Xbc', '[!a]bc') && !globMatch('abc', '[!a]bc'));
     });
 
     it('masks overlapping secrets as one ***', () => {

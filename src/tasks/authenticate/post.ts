@@ -1,8 +1,14 @@
-/** Post-job step of ManagedIdentityAuthenticate@1: removes the git session so nothing outlives the job. */
+/** Post-job step of ManagedIdentityAuthenticate@1: removes the git session and the feed configuration so nothing outlives the job. */
 import { closeGitSession } from '../../git/job';
+import { removeFeedConfiguration } from '../../feeds/configure';
 import { StateKey, runCleanup } from '../../agent/pipeline';
 import { tmpdir } from 'node:os';
 
 void runCleanup(async (p) => {
-  closeGitSession(p, p.variable('Agent.TempDirectory') ?? tmpdir(), p.loadState(StateKey.GitSession));
+  const temp = p.variable('Agent.TempDirectory') ?? tmpdir();
+  try {
+    closeGitSession(p, temp, p.loadState(StateKey.GitSession));
+  } finally {
+    removeFeedConfiguration(p, temp, p.loadState(StateKey.Feeds));
+  }
 });

@@ -1,7 +1,8 @@
 import { tmpdir } from 'node:os';
 import type { IdentitySelector } from '../../identity/managed-identity';
-import { booleanInput, hostPolicy, identityInput, organizationsInput, variableNameInput, type InputSource } from '../../agent/inputs';
+import { booleanInput, homeOrganization, hostPolicy, identityInput, organizationsInput, variableNameInput, type InputSource } from '../../agent/inputs';
 import type { HostPolicy, Organization } from '../../devops/organizations';
+import { parseFeeds, type Feed } from '../../feeds/feed';
 
 export const DEFAULT_VARIABLE_NAME = 'AzureDevOps.AccessToken';
 
@@ -19,9 +20,13 @@ export interface AuthenticateSettings {
   readonly verify: boolean;
   /** configureGit; default true. */
   readonly configureGit: boolean;
+  /** feeds; default none. */
+  readonly feeds: readonly Feed[];
+  /** onlyAddExtraIndex (pip); default false. */
+  readonly onlyAddExtraIndex: boolean;
   /** Hosts besides Azure DevOps that may receive the token (loopback emulators only). */
   readonly policy: HostPolicy;
-  /** Agent.TempDirectory: where the git session file lives. */
+  /** Agent.TempDirectory: where the git session file and the feed configuration files live. */
   readonly tempDirectory: string;
 }
 
@@ -34,6 +39,8 @@ export function readAuthenticateSettings(source: InputSource): AuthenticateSetti
     organizations: organizationsInput(source, 'organizations', policy),
     verify: booleanInput(source, 'verify', true),
     configureGit: booleanInput(source, 'configureGit', true),
+    feeds: parseFeeds('feeds', source.input('feeds'), policy, homeOrganization(source, policy)),
+    onlyAddExtraIndex: booleanInput(source, 'onlyAddExtraIndex', false),
     policy,
     tempDirectory: source.variable('Agent.TempDirectory') ?? tmpdir(),
   });

@@ -11,8 +11,8 @@ import { openPullRequest } from '../../repository/pull-request';
 import { push, requireWorkTree } from '../../repository/push';
 import { readFile } from '../../repository/read-file';
 import { branchName } from '../../repository/refs';
-import { call, getRepository, gitApi, type Connection } from '../../devops/repos';
-import { cloneUrl, describeRepository, parseRepository, type RepositoryRef } from '../../devops/repository-ref';
+import { ancestryOnServer, call, getRepository, gitApi, type Connection } from '../../devops/repos';
+import { cloneUrl, describeRepository, parseRepository, withoutUserinfo, type RepositoryRef } from '../../devops/repository-ref';
 import { derivedForms } from '../../agent/secrets';
 import { createTag } from '../../repository/tag';
 import type { CheckoutSettings, ListSettings, PullRequestSettings, PushSettings, ReadFileSettings, RepositorySettings, TagSettings } from './settings';
@@ -87,7 +87,7 @@ export async function runReadFile(run: Run, s: ReadFileSettings): Promise<void> 
 function originUrl(origin: string): string {
   const ssh = /^(?:ssh:\/\/)?[^@/\s]+@(?:ssh\.dev\.azure\.com|vs-ssh\.visualstudio\.com)(?::22)?[:/]v3\/([^/]+)\/([^/]+)\/([^/]+?)\/?$/i.exec(origin);
   if (ssh) return `https://dev.azure.com/${ssh[1]}/${ssh[2]}/_git/${ssh[3]}`;
-  return origin.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/]*@/i, '$1');
+  return withoutUserinfo(origin);
 }
 
 /** `repository`, or else the Azure DevOps repository the `origin` remote of sourceDirectory names. */
@@ -109,10 +109,12 @@ async function originRepository(run: Run, s: PushSettings): Promise<RepositoryRe
 export async function runPush(run: Run, s: PushSettings): Promise<void> {
   const target = await originRepository(run, s);
   const c = await connect(run, target);
-  await getRepository(c, await gitApi(c));
+  const api = await gitApi(c);
+  const repo = await getRepository(c, api);
   const repository = describeRepository(target);
   if (!s.repository) run.p.info(`Pushing to ${repository}, the origin remote of ${s.sourceDirectory}.`);
-  const result = await push(git(run), { ...s, url: cloneUrl(target), repository }, gitAuth(run), run.p);
+  const options = { ...s, url: cloneUrl(target), repository, ancestryOnServer: (ancestor: string, commits: readonly string[]) => ancestryOnServer(c, api, repo, ancestor, commits) };
+  const result = await push(git(run), options, gitAuth(run), run.p);
   run.p.setVariable('commit', result.commit, { isOutput: true });
 }
 

@@ -10,9 +10,9 @@ import type { IdentitySelector } from '../../identity/managed-identity';
 import { booleanInput, homeOrganization, hostPolicy, identityInput, type InputSource } from '../../agent/inputs';
 import { parseOrganization, type HostPolicy, type Organization } from '../../devops/organizations';
 import { MERGE_STRATEGIES, type MergeStrategy } from '../../repository/pull-request';
-import { filterInput, isValidRef, refInput } from '../../repository/refs';
+import { COMMIT_SHA, branchName, filterInput, isValidRef, refInput } from '../../repository/refs';
 import { isValidName, parseRepository, type RepositoryRef } from '../../devops/repository-ref';
-import { pathInside } from '../../core/workspace';
+import { pathInside, pathInsideOneOf, type PathRoot } from '../../core/workspace';
 
 export const COMMANDS = ['checkout', 'list', 'readFile', 'push', 'tag', 'pullRequest'] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -47,7 +47,17 @@ export interface RepositorySettings {
   readonly command: CommandSettings;
 }
 
-interface Context { source: InputSource; policy: HostPolicy; home?: Organization; workspace: string; sourcesDirectory: string }
+interface Context {
+  source: InputSource; policy: HostPolicy; home?: Organization; workspace: string; sourcesDirectory: string;
+  /** Agent.TempDirectory when the agent set it: files that must not outlive the job may go there too. */
+  agentTemp?: string;
+}
+
+/** Where files the task writes (outputFile, destination) may go: the workspace, and the agent's temp folder. */
+function outputRoots(ctx: Context): [PathRoot, ...PathRoot[]] {
+  const workspace: PathRoot = { path: ctx.workspace, name: 'the pipeline workspace' };
+  return ctx.agentTemp ? [workspace, { path: ctx.agentTemp, name: 'Agent.TempDirectory' }] : [workspace];
+}
 
 function required(source: InputSource, name: string, command: string): string {
   const value = source.input(name);
@@ -61,7 +71,7 @@ function repositoryInput(ctx: Context, name = 'repository', command = ''): Repos
 
 function branchInput(source: InputSource, name: string): string | undefined {
   const value = refInput(name, source.input(name));
-  if (value !== undefined && (/^[0-9a-f]{40}$/i.test(value) || (value.startsWith('refs/') && !value.startsWith('refs/heads/')))) {
+  if (value !== undefined && (COMMIT_SHA.test(value) || (value.startsWith('refs/') && !value.startsWith('refs/heads/')))) {
     throw new InputError(name, value, 'must be a branch name such as main or refs/heads/main');
   }
   return value;
@@ -127,14 +137,14 @@ function list(ctx: Context): ListSettings {
   const project = ctx.source.input('project');
   if (project !== undefined && !isValidName(project)) throw new InputError('project', project, 'must be a project name (or empty for the whole organization)');
   const outputFile = ctx.source.input('outputFile');
-  return { command: 'list', organization, project, outputFile: outputFile && pathInside('outputFile', outputFile, ctx.workspace, 'the pipeline workspace') };
+  return { command: 'list', organization, project, outputFile: outputFile && pathInsideOneOf('outputFile', outputFile, outputRoots(ctx)) };
 }
 
 function readFile(ctx: Context): ReadFileSettings {
   const repository = repositoryInput(ctx, 'repository', 'readFile');
   const filePath = filePathInput(ctx.source);
   const destination = ctx.source.input('destination') ?? `${ctx.sourcesDirectory}/${basename(filePath)}`;
-  return { command: 'readFile', repository, ref: refInput('ref', ctx.source.input('ref')), filePath, destination: pathInside('destination', destination, ctx.workspace, 'the pipeline workspace') };
+  return { command: 'readFile', repository, ref: refInput('ref', ctx.source.input('ref')), filePath, destination: pathInsideOneOf('destination', destination, outputRoots(ctx)) };
 }
 
 function push(ctx: Context): PushSettings {
@@ -146,7 +156,7 @@ function push(ctx: Context): PushSettings {
     repository: repo === undefined ? undefined : repositoryInput(ctx, 'repository', 'push'),
     sourceDirectory: pathInside('sourceDirectory', ctx.source.input('sourceDirectory') ?? ctx.sourcesDirectory, ctx.workspace, 'the pipeline workspace', true),
     sourceRef,
-    targetBranch: (branchInput(ctx.source, 'targetBranch') ?? required(ctx.source, 'targetBranch', 'push')).replace(/^refs\/heads\//, ''),
+    targetBranch: branchName(branchInput(ctx.source, 'targetBranch') ?? required(ctx.source, 'targetBranch', 'push')),
     tags: booleanInput(ctx.source, 'tags', false),
     force: booleanInput(ctx.source, 'force', false),
   };
@@ -155,7 +165,7 @@ function push(ctx: Context): PushSettings {
 function tag(ctx: Context): TagSettings {
   const repository = repositoryInput(ctx, 'repository', 'tag');
   const tagName = required(ctx.source, 'tagName', 'tag');
-  if (!isValidRef(tagName) || tagName.startsWith('refs/') || /^[0-9a-f]{40}$/i.test(tagName)) {
+  if (!isValidRef(tagName) || tagName.startsWith('refs/') || COMMIT_SHA.test(tagName)) {
     throw new InputError('tagName', tagName, 'must be a tag name such as v1.2.3 (letters, digits, ".", "-", "_" and "/"; not starting with "-")');
   }
   return { command: 'tag', repository, tagName, ref: refInput('ref', ctx.source.input('ref')), message: ctx.source.input('message') };
@@ -194,7 +204,7 @@ export function readRepositorySettings(source: InputSource): RepositorySettings 
   const workspace = source.variable('Pipeline.Workspace') ?? source.variable('Agent.BuildDirectory');
   if (!workspace) throw new InputError('Pipeline.Workspace', '', 'must be set by the agent');
   const sourcesDirectory = source.variable('Build.SourcesDirectory') ?? source.variable('System.DefaultWorkingDirectory') ?? `${workspace}/s`;
-  const ctx: Context = { source, policy, home: homeOrganization(source, policy), workspace, sourcesDirectory };
+  const ctx: Context = { source, policy, home: homeOrganization(source, policy), workspace, sourcesDirectory, agentTemp: source.variable('Agent.TempDirectory') };
   return Object.freeze({
     identity: identityInput(source),
     policy,

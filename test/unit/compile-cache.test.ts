@@ -1,0 +1,200 @@
+/**
+ * src/core/compile-cache.ts: where the compile cache lives, when a directory may hold compiled code, and the
+ * start file scripts/build.ts writes, run on the real Node 24 (scripts/node24.ts) and Node 20: the cache is
+ * written, read back, survives corruption and concurrent writers, and is never used where others could write.
+ */
+import assert from 'node:assert/strict';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { CACHE_FOLDER, OUTCOME_KEY, compileCacheRoot, describeCompileCache, enableCompileCache, untrustedReason, type CacheHost } from '../../src/core/compile-cache';
+import { startOptions } from '../../scripts/build';
+import { node24Path } from '../../scripts/node24';
+import { run } from '../e2e/support';
+
+const uid = process.getuid?.() ?? -1;
+const isRoot = uid === 0;
+const host = (over: Partial<CacheHost> = {}): CacheHost => ({ env: {}, platform: 'linux', uid, home: '/home/agent', ...over });
+
+describe('compile cache (src/core/compile-cache.ts)', function () {
+  this.timeout(120_000);
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'compile-cache-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  describe('where it lives', () => {
+    it('is the user cache directory of each platform, never on Windows', () => {
+      assert.deepEqual(compileCacheRoot(host()), { root: join('/home/agent/.cache', CACHE_FOLDER) });
+      assert.deepEqual(compileCacheRoot(host({ env: { XDG_CACHE_HOME: '/var/cache/agent' } })), { root: join('/var/cache/agent', CACHE_FOLDER) });
+      assert.deepEqual(compileCacheRoot(host({ env: { XDG_CACHE_HOME: 'relative/cache' } })), { root: join('/home/agent/.cache', CACHE_FOLDER) }, 'XDG requires an absolute path');
+      assert.deepEqual(compileCacheRoot(host({ platform: 'darwin' })), { root: join('/home/agent/Library/Caches', CACHE_FOLDER) });
+      assert.match((compileCacheRoot(host({ platform: 'win32' })) as { reason: string }).reason, /Windows/);
+      assert.match((compileCacheRoot(host({ home: '' })) as { reason: string }).reason, /no home directory/);
+    });
+  });
+
+  describe('which directories may hold compiled code', () => {
+    it('accepts a private directory of the user under a sticky /tmp, and one reached through a symbolic link', () => {
+      const own = join(dir, 'own');
+      mkdirSync(own, { mode: 0o700 });
+      assert.equal(untrustedReason(own, uid), undefined);
+      symlinkSync(own, join(dir, 'link'));
+      assert.equal(untrustedReason(join(dir, 'link'), uid), undefined);
+    });
+
+    it('refuses a directory that group or others can write, and one under a folder others can write (not sticky)', () => {
+      const open = join(dir, 'open');
+      mkdirSync(open);
+      chmodSync(open, 0o777);
+      assert.match(untrustedReason(open, uid) ?? '', /open is writable by group or others \(mode 0777\)/);
+      chmodSync(open, 0o770);
+      assert.match(untrustedReason(open, uid) ?? '', /mode 0770/);
+      const inner = join(open, 'inner');
+      mkdirSync(inner, { mode: 0o700 });
+      assert.match(untrustedReason(inner, uid) ?? '', /open is writable by group or others/, 'an ancestor others can write lets them swap the folder');
+      chmodSync(open, 0o1777);
+      assert.equal(untrustedReason(inner, uid), undefined, 'sticky: others cannot rename what is ours');
+      // Through a link, the real path is what counts.
+      symlinkSync(open, join(dir, 'to-open'));
+      chmodSync(open, 0o777);
+      assert.match(untrustedReason(join(dir, 'to-open'), uid) ?? '', new RegExp(`${open} is writable`));
+    });
+
+    it('refuses a directory that belongs to another user, and what is not a directory', function () {
+      const file = join(dir, 'file');
+      writeFileSync(file, '');
+      assert.match(untrustedReason(file, uid) ?? '', /is not a directory/);
+      assert.match(untrustedReason(join(dir, 'missing'), uid) ?? '', /cannot be resolved \(ENOENT\)/);
+      if (!isRoot) {
+        // Not root: the system's own folders stand in for another user's (they belong to root).
+        assert.match(untrustedReason('/usr', uid) ?? '', /belongs to uid 0/);
+        return;
+      }
+      const theirs = join(dir, 'theirs');
+      mkdirSync(theirs, { mode: 0o700 });
+      chownSync(theirs, 65534, 65534);
+      assert.match(untrustedReason(theirs, 0) ?? '', /theirs belongs to uid 65534, not to uid 0/);
+      const mine = join(theirs, 'mine');
+      mkdirSync(mine, { mode: 0o700 });
+      assert.match(untrustedReason(mine, 0) ?? '', /theirs belongs to uid 65534, not to uid 0 or root/, 'an ancestor of another user');
+    });
+  });
+
+  describe('enableCompileCache', () => {
+    const api = (): { calls: string[]; api: Parameters<typeof enableCompileCache>[2] } => {
+      const calls: string[] = [];
+      return {
+        calls,
+        api: {
+          enableCompileCache: (d: string) => { calls.push(d); return { status: 1, directory: d }; },
+          flushCompileCache: () => undefined,
+          constants: { compileCacheStatus: { FAILED: 0, ENABLED: 1, ALREADY_ENABLED: 2, DISABLED: 3 } },
+        },
+      };
+    };
+
+    it('creates the task version directory privately and hands it to Node', () => {
+      const fake = api();
+      const outcome = enableCompileCache('ManagedIdentityAuthenticate-1.1.0', host({ home: dir }), fake.api);
+      const expected = join(dir, '.cache', CACHE_FOLDER, 'ManagedIdentityAuthenticate-1.1.0');
+      assert.deepEqual(outcome, { status: 'enabled', directory: expected });
+      assert.deepEqual(fake.calls, [expected]);
+      assert.equal(untrustedReason(expected, uid), undefined);
+      assert.equal(describeCompileCache(outcome), `Compile cache: ${expected}.`);
+    });
+
+    it('does not hand Node a directory others could write', () => {
+      const root = join(dir, '.cache', CACHE_FOLDER);
+      mkdirSync(root, { recursive: true });
+      chmodSync(root, 0o777);
+      const fake = api();
+      const outcome = enableCompileCache('T-1.0.0', host({ home: dir }), fake.api);
+      assert.equal(outcome.status, 'off');
+      assert.match(describeCompileCache(outcome), /node-compile-cache is writable by group or others \(mode 0777\); compiled code is never read from where another user could write/);
+      assert.deepEqual(fake.calls, []);
+    });
+
+    it('stays off without an atomic cache (Node < 22.10), when switched off, when it cannot create the directory, and never throws', () => {
+      assert.match(describeCompileCache(enableCompileCache('T-1.0.0', host({ home: dir }), { enableCompileCache: () => ({ status: 1 }) })), /no compile cache that concurrent processes can share/);
+      assert.match(describeCompileCache(enableCompileCache('T-1.0.0', host({ home: dir, env: { NODE_DISABLE_COMPILE_CACHE: '1' } }), api().api)), /NODE_DISABLE_COMPILE_CACHE/);
+      assert.match(describeCompileCache(enableCompileCache('T-1.0.0', host({ home: dir, env: { NODE_COMPILE_CACHE: '/x' } }), api().api)), /NODE_COMPILE_CACHE is set/);
+      writeFileSync(join(dir, 'file'), '');
+      assert.match(describeCompileCache(enableCompileCache('T-1.0.0', host({ home: join(dir, 'file') }), api().api)), /cannot be created \(ENOTDIR\)/);
+      const throwing = { ...api().api, enableCompileCache: () => { throw new Error('boom'); } };
+      assert.match(describeCompileCache(enableCompileCache('T-1.0.0', host({ home: dir }), throwing)), /unexpected error: boom/);
+      assert.match(describeCompileCache(enableCompileCache('T-1.0.0', host({ home: dir }), { ...api().api, enableCompileCache: () => ({ status: 0, message: 'Cannot create cache directory: EACCES' }) })), /EACCES/);
+      assert.equal(describeCompileCache(undefined), 'Compile cache: not started (the task was not run from its start file).');
+    });
+  });
+
+  describe('the start file on real Node', () => {
+    let task: string;
+    let node24: string;
+    before(async function () {
+      this.timeout(300_000);
+      node24 = node24Path();
+      task = mkdtempSync(join(tmpdir(), 'compile-cache-task-'));
+      // A bundle with enough code for V8 to cache, printing what the start file decided.
+      const body = Array.from({ length: 200 }, (_, i) => `function f${i}(x) { return x * ${i} + ${i}; }`).join('\n');
+      writeFileSync(join(task, 'main.bundle.js'), `${body}\nconst o = globalThis[Symbol.for(${JSON.stringify(OUTCOME_KEY)})];\nconsole.log(JSON.stringify({ sum: f7(6), status: o && o.status }));\n`);
+      await build(startOptions('main', join(task, 'main.js'), 'Probe-1.2.3'));
+    });
+    after(() => rmSync(task, { recursive: true, force: true }));
+
+    const start = (nodePath: string, home: string, extra: Record<string, string> = {}): Promise<{ status: number; stdout: string; stderr: string }> =>
+      run(nodePath, [join(task, 'main.js')], { PATH: process.env['PATH'] ?? '', HOME: home, ...extra });
+    const cacheFiles = (home: string): string[] => {
+      const root = join(home, '.cache', CACHE_FOLDER, 'Probe-1.2.3');
+      return existsSync(root) ? readdirSync(root, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name)) : [];
+    };
+    const debug = { NODE_DEBUG_NATIVE: 'COMPILE_CACHE' };
+
+    it('Node 24: writes the cache on the first run and reads it on the next', async () => {
+      const first = await start(node24, dir);
+      assert.equal(first.status, 0, first.stderr);
+      assert.deepEqual(JSON.parse(first.stdout), { sum: 49, status: 'enabled' });
+      assert.equal(first.stderr, '');
+      assert.ok(cacheFiles(dir).length >= 1, 'a cache entry for main.bundle.js');
+      const second = await start(node24, dir, debug);
+      assert.equal(second.status, 0);
+      assert.match(second.stderr, /V8 code cache for CommonJS \S*main\.bundle\.js was accepted/);
+    });
+
+    it('Node 24: a corrupted cache is recompiled and rewritten, silently', async () => {
+      await start(node24, dir);
+      for (const file of cacheFiles(dir)) writeFileSync(file, Buffer.alloc(readFileSync(file).length, 0x5a));
+      const corrupted = await start(node24, dir);
+      assert.deepEqual([corrupted.status, corrupted.stdout.trim(), corrupted.stderr], [0, '{"sum":49,"status":"enabled"}', '']);
+      const after = await start(node24, dir, debug);
+      assert.match(after.stderr, /main\.bundle\.js was accepted/, 'the rewritten entry is good again');
+    });
+
+    it('Node 24: concurrent first runs sharing one cache all succeed and leave a usable cache', async () => {
+      const results = await Promise.all(Array.from({ length: 6 }, () => start(node24, dir)));
+      for (const r of results) assert.deepEqual([r.status, r.stdout.trim(), r.stderr], [0, '{"sum":49,"status":"enabled"}', '']);
+      const after = await start(node24, dir, debug);
+      assert.match(after.stderr, /main\.bundle\.js was accepted/);
+      assert.deepEqual(readdirSync(join(dir, '.cache', CACHE_FOLDER, 'Probe-1.2.3'), { recursive: true }).filter((f) => /\.[A-Za-z0-9]{6}$/.test(String(f))), [], 'no temporary files left');
+    });
+
+    it('Node 24: runs without the cache where it cannot write, or where others could', async () => {
+      writeFileSync(join(dir, 'not-a-folder'), '');
+      const unwritable = await start(node24, dir, { XDG_CACHE_HOME: join(dir, 'not-a-folder', 'cache') });
+      assert.deepEqual([unwritable.status, unwritable.stdout.trim(), unwritable.stderr], [0, '{"sum":49,"status":"off"}', '']);
+      const root = join(dir, '.cache', CACHE_FOLDER);
+      mkdirSync(root, { recursive: true });
+      chmodSync(join(dir, '.cache'), 0o777);
+      const shared = await start(node24, dir);
+      assert.deepEqual([shared.status, shared.stdout.trim(), shared.stderr], [0, '{"sum":49,"status":"off"}', '']);
+      assert.deepEqual(cacheFiles(dir), [], 'nothing written where others could write');
+    });
+
+    it('Node 20: runs as before, with no cache and nothing written', async function () {
+      if (Number(process.versions.node.split('.')[0]) >= 22) this.skip(); // the tests run on the machine's Node 20
+      const result = await start(process.execPath, dir);
+      assert.deepEqual([result.status, result.stdout.trim(), result.stderr], [0, '{"sum":49,"status":"off"}', '']);
+      assert.equal(existsSync(join(dir, '.cache')), false);
+    });
+  });
+});
