@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { emptyDirectory, prepareAgentRoot } from './agent-root';
 import { agentEnvironment, createJobVariables, dummySystemToken } from './job-variables';
 import { SecretMasker } from './masker';
+import { newProcessLookupId, PROCESS_LOOKUP_ID, terminateOrphans } from './orphans';
 import { mergeResults, toResultName, type AgentResult } from './results';
 import { executeStep, type JobContext, type StepInstance } from './run-step';
 import { prepareScriptLaunch } from './script-step';
@@ -37,6 +38,8 @@ export async function runJob(options: JobOptions): Promise<JobResult> {
     }
   } finally {
     for (const child of job.orphans) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    const lookupId = job.variables.get(PROCESS_LOOKUP_ID);
+    if (lookupId) for (const line of terminateOrphans(lookupId)) new StepLog(job.sink).output(line);
     if (!options.keepTempDirectory) await emptyDirectory(job.dirs.temp);
   }
   return jobResult(job, results, status);
@@ -49,6 +52,8 @@ async function createJobContext(options: JobOptions): Promise<JobContext> {
   // Worker.InitializeSecretMasker: endpoint auth parameters are masked (without base64).
   masker.addValue(systemToken);
   const variables = createJobVariables(dirs, options.variables ?? {}, masker, systemToken);
+  // JobExtension: "Start tracking orphan processes" unless the pipeline sets process.clean to false.
+  if (variables.get('process.clean')?.toLowerCase() !== 'false') variables.set(PROCESS_LOOKUP_ID, newProcessLookupId());
   const agentEnv = agentEnvironment(dirs, options.env);
   const echo = options.echo === true ? process.stdout : options.echo === false ? undefined : options.echo;
   return {
