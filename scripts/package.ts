@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
-const SHIPPED = new Set(['task.json', 'icon.png', 'icon.svg', 'main.js', 'post.js', 'credential-helper.js', 'azure-identity.js']);
+const SHIPPED = new Set(['task.json', 'icon.png', 'icon.svg', 'main.js', 'post.js', 'credential-helper.js', 'git-broker.js', 'azure-identity.js']);
 
 function option(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);

@@ -66,18 +66,43 @@ export function observe(exec = true): Observer {
   chmodSync(join(bin, 'git'), 0o755);
   const tracesExec = exec && STRACE !== undefined;
   let nodePath: string | undefined;
+  const tracers = join(logs, 'tracers');
   if (tracesExec) {
     const strace = (name: string, target: string): string =>
       `#!/bin/sh\nexec "${STRACE}" -f -qq --seccomp-bpf -e trace=execve -s 1000000 -o "${logs}/${name}-$$.strace" -- "${target}" "$@"\n`;
+    // A task step may start a detached process that outlives it (the job's git token broker), and strace -f
+    // runs until every traced process has ended: as the step's parent it would hold the step open. So node
+    // starts stopped, strace attaches to it from the side, and the wrapper waits for node alone.
+    const attached = [
+      '#!/bin/sh',
+      `sh -c 'kill -STOP $$; exec "$0" "$@"' "${process.execPath}" "$@" &`,
+      'pid=$!',
+      `"${STRACE}" -f -qq -e trace=execve -s 1000000 -o "${logs}/node-$pid.strace" -p "$pid" </dev/null >/dev/null 2>&1 &`,
+      `echo $! >> "${tracers}"`,
+      'until grep -Eq "^TracerPid:[[:space:]]*[1-9]" "/proc/$pid/status" 2>/dev/null; do sleep 0.01; done',
+      'kill -CONT "$pid"',
+      'wait "$pid"',
+      '',
+    ].join('\n');
     nodePath = join(bin, 'node-traced');
-    writeFileSync(nodePath, strace('node', process.execPath));
+    writeFileSync(nodePath, attached);
     writeFileSync(join(bin, 'bash'), strace('bash', which('bash')!));
     chmodSync(nodePath, 0o755);
     chmodSync(join(bin, 'bash'), 0o755);
   }
   const read = (file: string): string => (existsSync(file) ? readFileSync(file, 'latin1') : '');
-  const straces = (): Array<{ name: string; text: string }> =>
-    readdirSync(logs).filter((f) => f.endsWith('.strace')).map((f) => ({ name: f, text: read(join(logs, f)) }));
+  /** Waits (up to 10 s) for the side-attached tracers to end, so their logs are complete. */
+  const settle = (): void => {
+    const pids = read(tracers).split('\n').filter(Boolean);
+    const until = Date.now() + 10_000;
+    while (pids.some((pid) => existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(read(`/proc/${pid}/status`))) && Date.now() < until) {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    }
+  };
+  const straces = (): Array<{ name: string; text: string }> => {
+    settle();
+    return readdirSync(logs).filter((f) => f.endsWith('.strace')).map((f) => ({ name: f, text: read(join(logs, f)) }));
+  };
   return {
     env: { PATH: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}`, TMPDIR: tmp },
     ...(nodePath ? { nodePath } : {}),

@@ -13,12 +13,16 @@ import { derivedForms } from '../../src/agent/secrets';
 
 let installed: Promise<Map<string, string>> | undefined;
 
-/** The task folders unpacked from dist/*.vsix, once per test run. */
+/**
+ * The task folders unpacked from dist/*.vsix, once per test run. MI_VSIX names another package instead, e.g. one
+ * built from an earlier commit, to see that a test fails against it.
+ */
 export function packagedTasks(): Promise<Map<string, string>> {
   installed ??= (async () => {
-    const vsix = readdirSync('dist').find((f) => f.endsWith('.vsix'));
+    const given = process.env['MI_VSIX'];
+    const vsix = given ?? readdirSync('dist').filter((f) => f.endsWith('.vsix')).map((f) => join('dist', f))[0];
     if (!vsix) throw new Error('dist/*.vsix is missing: run `npm test` (it packages first) or `npm run package`.');
-    return installVsix(join('dist', vsix), mkdtempSync(join(tmpdir(), 'mi-tasks-')));
+    return installVsix(vsix, mkdtempSync(join(tmpdir(), 'mi-tasks-')));
   })();
   return installed;
 }

@@ -70,6 +70,7 @@ describe('the packaged .vsix', () => {
         }
         assert.ok(names.includes(`${folder}/icon.png`));
         assert.ok(names.includes(`${folder}/credential-helper.js`));
+        assert.ok(names.includes(`${folder}/git-broker.js`));
         // tfx checks that targets exist next to task.json: give it the unpacked folder.
         const dir = join(unpacked, folder);
         for (const file of names.filter((n) => n.startsWith(`${folder}/`))) {
@@ -93,9 +94,9 @@ describe('the packaged .vsix', () => {
       const code = await zip.file(file)!.async('string');
       assert.equal(code.split(marker).length - 1, perCopy, file);
     }
-    for (const file of names.filter((n) => n.endsWith('/credential-helper.js'))) {
+    for (const file of names.filter((n) => /\/(credential-helper|git-broker)\.js$/.test(n))) {
       const code = await zip.file(file)!.async('string');
-      assert.equal(code.split(marker).length - 1, 0, `${file} must not load task-lib (it prints to stdout at import)`);
+      assert.equal(code.split(marker).length - 1, 0, `${file} must not load task-lib (it prints to stdout at import, and neither runs under the agent)`);
     }
   });
 

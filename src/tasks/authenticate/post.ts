@@ -4,5 +4,5 @@ import { StateKey, runCleanup } from '../../agent/pipeline';
 import { tmpdir } from 'node:os';
 
 void runCleanup(async (p) => {
-  closeGitSession(p, p.variable('Agent.TempDirectory') ?? tmpdir(), p.loadState(StateKey.GitSession));
+  await closeGitSession(p, p.variable('Agent.TempDirectory') ?? tmpdir(), p.loadState(StateKey.GitSession));
 });
