@@ -14,7 +14,9 @@
  * Runs alternate baseline / subject, after one discarded warm-up pair, so drift hits both sides; on a
  * busy machine read the ratios (and the spread), not the absolute times.
  *
- * Options: --runs N (default 7), --only auth,helper,checkout,list (default all).
+ * Many git requests and many agents on one VM: scripts/bench-git.ts (--only git).
+ *
+ * Options: --runs N (default 7), --only auth,helper,checkout,list,git (default all).
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -28,6 +30,7 @@ import { harness, run as runAsync, taskDir, type Harness } from '../test/e2e/sup
 import { addBulkOrganization, isolatedGitEnv, scrubbedEnv } from '../test/emulators';
 import { writeSession } from '../src/git/session';
 import { benchCheckout, CHECKOUT_CASES } from './bench-checkout';
+import { benchGit, describeGit, gitBudgets } from './bench-git';
 import { quantile, summarize, type Summary } from './stats';
 
 export { quantile, summarize, type Summary };
@@ -198,7 +201,7 @@ function parseOptions(argv: readonly string[]): Options {
   };
   const runs = Number(value('runs') ?? 7);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer (got '${value('runs')}')`);
-  const all = ['auth', 'helper', 'checkout', 'list'];
+  const all = ['auth', 'helper', 'checkout', 'list', 'git'];
   const only = new Set((value('only') ?? all.join(',')).split(',').map((s) => s.trim()).filter(Boolean));
   for (const name of only) if (!all.includes(name)) throw new Error(`--only takes ${all.join(', ')} (got '${name}')`);
   return { runs, only };
@@ -570,6 +573,7 @@ async function main(): Promise<void> {
     details['helper'] = await section('helper', () => benchHelper(h, c, options.runs));
     details['checkout'] = await section('checkout', () => benchCheckoutVsClone(h, c, options.runs));
     details['list'] = await section('list', () => benchList(h, c, options.runs));
+    details['git'] = await section('git', () => benchGit(h, { runs: options.runs }));
   } finally {
     await h.stop();
   }
@@ -605,12 +609,13 @@ async function main(): Promise<void> {
     { count?: number; pageRequests?: number; discoveryRequests?: number; repeatedDiscovery?: number; repeatedRequests?: string[]; byRoute?: Record<string, number> } | undefined;
   const bulkLatency = (details['list'] as Record<string, unknown> | undefined)?.['list.bulk.latency'] as { peakInFlight?: number } | undefined;
   const perProjectRequests = bulk?.byRoute?.['GET {project}/_apis/git/repositories'];
+  const git = details['git'] as Parameters<typeof describeGit>[0] | undefined;
   const budgets = buildBudgets(measures, sizes, {
     ...(bulk?.count === undefined ? {} : { count: bulk.count }),
     ...(bulk?.repeatedRequests === undefined ? {} : { repeated: bulk.repeatedRequests.length }),
     ...(bulkLatency?.peakInFlight === undefined ? {} : { peakInFlight: bulkLatency.peakInFlight }),
     ...(perProjectRequests === undefined ? {} : { perProjectRequests }),
-  });
+  }).concat(git ? gitBudgets(git) : []);
   const report: BenchReport = {
     schema: 1,
     startedAt,
@@ -625,6 +630,7 @@ async function main(): Promise<void> {
     notes: [
       ...(bulk?.byRoute ? [`list of 1,000 repos: ${bulk.pageRequests} page requests and ${bulk.discoveryRequests} discovery requests (${bulk.repeatedDiscovery} of them repeats); by route: ${Object.entries(bulk.byRoute).map(([r, n]) => `${r} × ${n}`).join(', ')}`] : []),
       ...checkoutNotes(measures),
+      ...(git ? describeGit(git) : []),
       ...[...c.failures].map(([id, why]) => `${id} failed: ${why}`),
     ],
   };
