@@ -11,7 +11,7 @@
  * path) and for each organization's `https://<org>.visualstudio.com`, and they check the organization against
  * the session themselves, without regard to case (credential-protocol.ts `inScope`).
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve, sep } from 'node:path';
@@ -138,7 +138,7 @@ export function readSession(file: string): GitSession | undefined {
  * system's temp directory. On Windows the broker listens on a named pipe and no directory is needed.
  */
 export function brokerAddress(tempDir: string, platform: NodeJS.Platform = process.platform): string {
-  const name = `${SESSION_PREFIX}${randomUUID()}`;
+  const name = `${SESSION_PREFIX}${randomBytes(8).toString('hex')}`;
   if (platform === 'win32') return `\\\\.\\pipe\\${name}`;
   const socket = (root: string): string => join(root, name, 's');
   const root = Buffer.byteLength(socket(resolve(tempDir))) < 104 ? resolve(tempDir) : tmpdir();
