@@ -57,7 +57,8 @@ export async function runAgents(h: Harness, options: { jobs?: number; operations
   const limits = options.limits ?? AGENTS.limits;
   const auth = await taskDir('ManagedIdentityAuthenticate');
   const urls = [plainUrl(h, 'contoso', 'Web', 'app'), plainUrl(h, 'fabrikam', 'Shared Tools', 'templates')];
-  const script = Array.from({ length: operations }, (_, i) => `git ls-remote "${urls[i % 2]}" HEAD >/dev/null && echo op-ok || echo op-failed`).join('\n');
+  // Every operation runs; the step fails when any of them did.
+  const script = ['failed=0', ...Array.from({ length: operations }, (_, i) => `git ls-remote "${urls[i % 2]}" HEAD >/dev/null && echo op-ok || { echo op-failed; failed=1; }`), 'exit $failed'].join('\n');
   const saved = { limits: h.emu.identity.config.imdsLimits, latency: h.emu.identity.config.imdsLatencyMs };
   h.emu.identity.config.imdsLimits = limits;
   h.emu.identity.config.imdsLatencyMs = options.latencyMs ?? AGENTS.latencyMs;

@@ -143,6 +143,28 @@ describe('security: no token leaks, in any scenario of either task', function ()
     });
   });
 
+  describe('the job\'s token broker', () => {
+    it('renews the token for a later step\'s git: the new one is registered before anything prints it, and is nowhere else', async () => {
+      h.emu.tokens.lifetimeSeconds = 4;
+      try {
+        const host = new URL(h.emu.devops.url).host;
+        const { result } = await scan({
+          steps: [
+            { task: auth, inputs: { organizations: 'contoso\nfabrikam' } },
+            { script: `sleep 3; git clone --quiet "${templatesUrl()}" "$AGENT_TEMPDIRECTORY/renewed" && printf 'protocol=http\\nhost=${host}\\npath=fabrikam/x\\n\\n' | git credential fill`, env: VERBOSE_SCRIPT_ENV },
+          ],
+          tokens: 2,
+          // `git credential fill` prints the renewed token: the agent masks it, because the helper registered it first.
+          maskedAfterRegistration: true,
+        });
+        assert.equal(result.result, 'Succeeded', result.log);
+        assert.match(result.log, /^password=\*\*\*$/m);
+      } finally {
+        h.emu.tokens.lifetimeSeconds = 24 * 3600;
+      }
+    });
+  });
+
   describe('ManagedIdentityRepository@1', () => {
     it('checkout with cross-organization submodules and persistCredentials, a later fetch in the clone, verbose tracing variables', async () => {
       const { result } = await scan({
@@ -235,7 +257,7 @@ describe('security: no token leaks, in any scenario of either task', function ()
 
   describe('in total', () => {
     it('scanned every scenario, with git calls, traced processes and requests to look at', () => {
-      assert.equal(tally.scenarios, 15, `${tally.scenarios} scenarios`);
+      assert.equal(tally.scenarios, 16, `${tally.scenarios} scenarios`);
       assert.ok(tally.gitCalls > 0 && tally.requests > 0 && tally.tokens >= tally.scenarios);
     });
   });

@@ -79,8 +79,11 @@ export function observe(exec = true): Observer {
       'pid=$!',
       `"${STRACE}" -f -qq -e trace=execve -s 1000000 -o "${logs}/node-$pid.strace" -p "$pid" </dev/null >/dev/null 2>&1 &`,
       `echo $! >> "${tracers}"`,
-      'until grep -Eq "^TracerPid:[[:space:]]*[1-9]" "/proc/$pid/status" 2>/dev/null; do sleep 0.01; done',
-      'kill -CONT "$pid"',
+      // Continue it once strace holds it, until it has become node (a SIGCONT that came before its SIGSTOP is lost).
+      'until [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = node ] || ! kill -0 "$pid" 2>/dev/null; do',
+      '  grep -Eq "^TracerPid:[[:space:]]*[1-9]" "/proc/$pid/status" 2>/dev/null && kill -CONT "$pid" 2>/dev/null',
+      '  sleep 0.01',
+      'done',
       'wait "$pid"',
       '',
     ].join('\n');
