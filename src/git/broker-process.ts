@@ -14,25 +14,29 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getAzureDevOpsToken } from '../identity/managed-identity';
 import { TokenBroker, type HeldToken } from './broker';
-import { readSession } from './session';
+import { readSession, rewriteSession } from './session';
 
 /** The broker bundle sits next to the running task bundle (tasks/<Name>V1/git-broker.js). */
 export function brokerScriptPath(): string {
   return join(__dirname, 'git-broker.js');
 }
 
-/** How long a step waits for its broker to listen. */
+/** How long `startBroker(…, { wait: true })` waits for the broker to listen. */
 const START_TIMEOUT_MS = 10_000;
 
 /**
- * Starts the broker for a session and hands it the token. Resolves when it listens; rejects with the reason
- * it did not (the caller goes on without a broker). The broker is detached: it outlives the step, holds none of
- * the step's output streams (the agent waits for those to close), and does not keep the step's event loop alive.
+ * Starts the broker for a session and hands it the token on its stdin (the kernel keeps the few bytes in the pipe
+ * until the broker reads them, even after this process has ended). The broker is detached: it outlives the step,
+ * holds none of the step's output streams (the agent waits for those to close), and does not keep the step's event
+ * loop alive. The step does not wait for it to listen (that would add a Node start to every authenticate step):
+ * until it does, and should it never, the helpers ask the identity endpoint themselves, and a broker that cannot
+ * listen takes itself out of the session. With `wait`, resolves when it listens and rejects with the reason it
+ * did not (tests).
  */
-export function startBroker(sessionFile: string, token: HeldToken, script = brokerScriptPath()): Promise<number> {
+export function startBroker(sessionFile: string, token: HeldToken, script = brokerScriptPath(), options: { wait?: boolean } = {}): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script, sessionFile], {
-      detached: true, stdio: ['pipe', 'pipe', 'ignore'], cwd: tmpdir(), windowsHide: true,
+      detached: true, stdio: ['pipe', options.wait ? 'pipe' : 'ignore', 'ignore'], cwd: tmpdir(), windowsHide: true,
     });
     let said = '';
     let settled = false;
@@ -41,7 +45,6 @@ export function startBroker(sessionFile: string, token: HeldToken, script = brok
       settled = true;
       clearTimeout(timer);
       child.stdout?.destroy();
-      child.stdin?.destroy();
       child.unref();
       if (err) {
         child.kill();
@@ -50,16 +53,19 @@ export function startBroker(sessionFile: string, token: HeldToken, script = brok
         resolve(child.pid ?? 0);
       }
     };
-    const timer = setTimeout(() => settle(new Error(`it did not listen within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
+    const timer = setTimeout(() => settle(new Error(`it did not listen within ${START_TIMEOUT_MS / 1000} s`)), options.wait ? START_TIMEOUT_MS : 0);
     child.on('error', (err) => settle(err));
-    child.on('exit', (code) => settle(new Error(said.trim() || `it exited with code ${code}`)));
+    child.stdin!.on('error', () => undefined);
+    child.stdin!.end(JSON.stringify(token), () => {
+      if (!options.wait) settle();
+    });
+    if (!options.wait) return;
+    child.on('exit', (code) => settle(new Error(said.trim().replace(/^error: /, '') || `it exited with code ${code}`)));
     child.stdout!.on('data', (chunk: Buffer) => {
       said += chunk.toString('utf8');
       if (/^ready$/m.test(said)) settle();
       else if (/^error: /m.test(said) && said.endsWith('\n')) settle(new Error(said.trim().replace(/^error: /, '')));
     });
-    child.stdin!.on('error', () => undefined);
-    child.stdin!.end(JSON.stringify(token));
   });
 }
 
@@ -132,6 +138,8 @@ export async function runBrokerProcess(sessionFile: string | undefined, io: Brok
   try {
     await broker.listen(session.broker);
   } catch (err) {
+    // Out of the session, so the helpers stop asking for it and go to the identity endpoint at once.
+    if (existsSync(sessionFile)) rewriteSession(sessionFile, { ...session, broker: undefined });
     io.say(`error: cannot listen on ${session.broker}: ${err instanceof Error ? err.message : String(err)}`);
     io.exit(1);
     return;

@@ -45,7 +45,7 @@ export async function openSession(
   writeSession(tempDir, session(broker), file);
   if (broker && token) {
     try {
-      await startBroker(file, token);
+      await startBroker(file, token, undefined, { wait: false });
     } catch (err) {
       log.warn(`Could not start the job's git token broker (${err instanceof Error ? err.message : String(err)}); later git commands ask the identity endpoint for each request instead.`);
       removeBrokerDirectory(tempDir, broker);

@@ -207,7 +207,7 @@ describe('credential helper and broker as git and a step run them', function () 
     const start = async (): Promise<{ session: string; address: string; pid: number }> => {
       const address = brokerAddress(temp);
       const session = writeSession(temp, { version: 2, prefixes: ['http://127.0.0.1:4321/myorg/'], policy: LOOPBACK, broker: address });
-      const pid = await startBroker(session, { token: 'tok-P', expiresOn: Date.now() + HOUR }, script);
+      const pid = await startBroker(session, { token: 'tok-P', expiresOn: Date.now() + HOUR }, script, { wait: true });
       return { session, address, pid };
     };
     const alive = (pid: number): boolean => {
@@ -236,10 +236,24 @@ describe('credential helper and broker as git and a step run them', function () 
     assert.equal(await stopBroker(orphaned.address, 500), false);
   });
 
+  it('a broker process that cannot listen takes itself out of the session, so helpers ask the identity endpoint at once', async () => {
+    const temp = mkdtempSync(join(dir, 'temp-'));
+    const address = brokerAddress(temp);
+    const squatter = new TokenBroker({ scope: { prefixes: [], policy: LOOPBACK }, initial: { token: 'x', expiresOn: Date.now() + HOUR } });
+    await squatter.listen(address);
+    try {
+      const session = writeSession(temp, { version: 2, prefixes: [], policy: LOOPBACK, broker: address });
+      await assert.rejects(startBroker(session, { token: 'tok-Q', expiresOn: Date.now() + HOUR }, tsEntry(dir, 'src/tasks/git-broker.ts'), { wait: true }), /cannot listen/);
+      assert.equal(readSession(session)?.broker, undefined);
+    } finally {
+      await squatter.close();
+    }
+  });
+
   it('the broker process refuses to start without a token on stdin', async () => {
     const temp = mkdtempSync(join(dir, 'temp-'));
     const address = brokerAddress(temp);
     const session = writeSession(temp, { version: 2, prefixes: [], policy: LOOPBACK, broker: address });
-    await assert.rejects(startBroker(session, { token: '', expiresOn: 0 }, tsEntry(dir, 'src/tasks/git-broker.ts')), /no token on stdin/);
+    await assert.rejects(startBroker(session, { token: '', expiresOn: 0 }, tsEntry(dir, 'src/tasks/git-broker.ts'), { wait: true }), /no token on stdin/);
   });
 });
