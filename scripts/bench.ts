@@ -15,8 +15,9 @@
  * busy machine read the ratios (and the spread), not the absolute times.
  *
  * Start-up on Node 20 and Node 24, cold and warm compile cache, against an empty Node task: scripts/bench-start.ts.
+ * Many git requests and many agents on one VM: scripts/bench-git.ts (--only git).
  *
- * Options: --runs N (default 7), --only auth,helper,checkout,list,feeds,start (default all; feeds is scripts/bench-feeds.ts).
+ * Options: --runs N (default 7), --only auth,helper,checkout,list,feeds,git,start (default all; feeds is scripts/bench-feeds.ts).
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -32,6 +33,7 @@ import { writeSession } from '../src/git/session';
 import { benchCheckout, CHECKOUT_CASES } from './bench-checkout';
 import { benchFeeds, feedsBudget, feedsNotes } from './bench-feeds';
 import { benchStart, startReport } from './bench-start';
+import { benchGit, describeGit, gitBudgets } from './bench-git';
 import { quantile, summarize, type Summary } from './stats';
 
 export { quantile, summarize, type Summary };
@@ -202,7 +204,7 @@ function parseOptions(argv: readonly string[]): Options {
   };
   const runs = Number(value('runs') ?? 7);
   if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a positive integer (got '${value('runs')}')`);
-  const all = ['auth', 'helper', 'checkout', 'list', 'feeds', 'start'];
+  const all = ['auth', 'helper', 'checkout', 'list', 'feeds', 'git', 'start'];
   const only = new Set((value('only') ?? all.join(',')).split(',').map((s) => s.trim()).filter(Boolean));
   for (const name of only) if (!all.includes(name)) throw new Error(`--only takes ${all.join(', ')} (got '${name}')`);
   return { runs, only };
@@ -577,6 +579,7 @@ async function main(): Promise<void> {
     details['checkout'] = await section('checkout', () => benchCheckoutVsClone(h, c, options.runs));
     details['list'] = await section('list', () => benchList(h, c, options.runs));
     details['feeds'] = await section('feeds', () => benchFeeds(h, c, options.runs));
+    details['git'] = await section('git', () => benchGit(h, { runs: options.runs }));
   } finally {
     await h.stop();
   }
@@ -617,12 +620,13 @@ async function main(): Promise<void> {
     { count?: number; pageRequests?: number; discoveryRequests?: number; repeatedDiscovery?: number; repeatedRequests?: string[]; byRoute?: Record<string, number> } | undefined;
   const bulkLatency = (details['list'] as Record<string, unknown> | undefined)?.['list.bulk.latency'] as { peakInFlight?: number } | undefined;
   const perProjectRequests = bulk?.byRoute?.['GET {project}/_apis/git/repositories'];
+  const git = details['git'] as Parameters<typeof describeGit>[0] | undefined;
   const budgets = [...(start?.budgets ?? []), ...buildBudgets(measures, sizes, {
     ...(bulk?.count === undefined ? {} : { count: bulk.count }),
     ...(bulk?.repeatedRequests === undefined ? {} : { repeated: bulk.repeatedRequests.length }),
     ...(bulkLatency?.peakInFlight === undefined ? {} : { peakInFlight: bulkLatency.peakInFlight }),
     ...(perProjectRequests === undefined ? {} : { perProjectRequests }),
-  })];
+  }), ...(git ? gitBudgets(git) : [])];
   const report: BenchReport = {
     schema: 1,
     startedAt,
@@ -639,6 +643,7 @@ async function main(): Promise<void> {
       ...checkoutNotes(measures),
       ...feedsNotes(details['feeds']),
       ...(start?.notes ?? []),
+      ...(git ? describeGit(git) : []),
       ...[...c.failures].map(([id, why]) => `${id} failed: ${why}`),
     ],
   };

@@ -46,11 +46,13 @@ export const TASKS: Record<string, Record<string, string>> = {
     main: 'src/tasks/authenticate/main.ts',
     post: 'src/tasks/authenticate/post.ts',
     'credential-helper': 'src/tasks/credential-helper.ts',
+    'git-broker': 'src/tasks/git-broker.ts',
   },
   ManagedIdentityRepositoryV1: {
     main: 'src/tasks/repository/main.ts',
     post: 'src/tasks/repository/post.ts',
     'credential-helper': 'src/tasks/credential-helper.ts',
+    'git-broker': 'src/tasks/git-broker.ts',
   },
 };
 

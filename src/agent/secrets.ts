@@ -1,22 +1,13 @@
 /** Every form of a token something could print, so the agent masks them all (it masks exact values only). */
-import { HELPER_USERNAME } from '../git/credential-helper';
+import { derivedForms } from '../git/credential-helper';
 import { describeSelector, getAzureDevOpsToken, type AzureDevOpsToken, type IdentitySelector } from '../identity/managed-identity';
 import type { Log } from '../core/log';
 import { TaskError } from '../core/errors';
 
+export { derivedForms };
+
 export interface SecretSink {
   setSecret(value: string): void;
-}
-
-export function derivedForms(token: string): string[] {
-  const forms = [
-    token,
-    Buffer.from(`:${token}`).toString('base64'),
-    Buffer.from(`${HELPER_USERNAME}:${token}`).toString('base64'),
-    Buffer.from(token).toString('base64'),
-    encodeURIComponent(token),
-  ];
-  return [...new Set(forms)];
 }
 
 /**

@@ -56,6 +56,8 @@ export class GitError extends TaskError {
     message: string,
     hint: string | undefined,
     readonly exitCode: number | null,
+    /** What git wrote on stderr (its last 32-64 KB), for callers that explain a failure better. */
+    readonly stderr = '',
   ) {
     super(message, hint);
   }

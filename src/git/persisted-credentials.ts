@@ -1,12 +1,16 @@
 /**
- * persistCredentials for a checked-out clone and its submodules: each .git/config gets our credential helper
- * (a command and a session-file path, never a token) for its own organization, so later git commands there
- * keep working with fresh tokens. The post-job step removes the entries and the session file.
+ * persistCredentials for a checked-out clone and its submodules: each .git/config gets our credential helpers
+ * (commands and a session-file path, never a token) for its own organization's hosts, so later git commands
+ * there keep working: from the token broker this step starts with its token while it runs, else with fresh
+ * tokens from the identity endpoint. Like the job-wide helpers (session.ts), they are set per host with
+ * `useHttpPath` and check the organization without regard to case. The post-job step removes the entries,
+ * ends the broker and removes the session file.
  */
 import { existsSync } from 'node:fs';
 import type { Git } from './runner';
-import { helperScriptPath } from './job';
-import { helperCommand, removeSession, writeSession } from './session';
+import type { HeldToken } from './broker';
+import { endSession, openSession } from './job';
+import { credentialEntries, credentialHosts } from './session';
 import type { IdentitySelector } from '../identity/managed-identity';
 import type { Log } from '../core/log';
 import type { HostPolicy, Organization } from '../devops/organizations';
@@ -44,26 +48,23 @@ export async function persistTargets(
   return targets;
 }
 
-/** Writes one session file and the helper into each target's .git/config; undoes what it did if a step fails. */
+/** Writes one session file, starts its broker, and writes the helpers into each target's .git/config; undoes what it did if a step fails. */
 export async function persistCredentials(
-  git: Git, targets: readonly PersistTarget[], tempDir: string, selector: IdentitySelector, policy: HostPolicy, log: Log,
+  git: Git, targets: readonly PersistTarget[], tempDir: string, selector: IdentitySelector, policy: HostPolicy, log: Log, token?: HeldToken,
 ): Promise<PersistedCredential[]> {
   const prefixes = [...new Set(targets.flatMap((t) => t.prefixes))];
-  const sessionFile = writeSession(tempDir, { version: 1, selector, prefixes, policy });
-  const command = helperCommand(process.execPath, helperScriptPath(), sessionFile);
+  const session = await openSession(tempDir, selector, prefixes, policy, token, log);
   const entries: PersistedCredential[] = [];
   try {
     for (const target of targets) {
-      entries.push({ repoPath: target.path, sessionFile, prefixes: target.prefixes });
-      for (const prefix of target.prefixes) {
-        // An empty helper first resets helpers configured elsewhere for this URL, so ours is the only one asked.
-        await git(['config', '--local', '--add', `credential.${prefix}.helper`, ''], { cwd: target.path });
-        await git(['config', '--local', '--add', `credential.${prefix}.helper`, command], { cwd: target.path });
+      entries.push({ repoPath: target.path, sessionFile: session.file, prefixes: target.prefixes });
+      for (const [key, value] of credentialEntries(credentialHosts(target.prefixes), session.helpers, true)) {
+        await git(['config', '--local', '--add', key, value], { cwd: target.path });
       }
     }
   } catch (err) {
     await removePersistedCredentials(git, tempDir, entries, log);
-    removeSession(tempDir, sessionFile);
+    await endSession(tempDir, session.file);
     throw err;
   }
   return entries;
@@ -72,11 +73,13 @@ export async function persistCredentials(
 /** Removes what persistCredentials added. Idempotent; a clone that is already gone is fine. */
 export async function removePersistedCredentials(git: Git, tempDir: string, entries: readonly PersistedCredential[], log: Log): Promise<void> {
   for (const entry of entries) {
-    for (const prefix of existsSync(entry.repoPath) ? entry.prefixes : []) {
-      await git(['config', '--local', '--unset-all', `credential.${prefix}.helper`], { cwd: entry.repoPath, okExitCodes: [1, 5, 128] })
-        .catch((err: unknown) => log.warn(`Could not remove credentials from ${entry.repoPath}: ${err instanceof Error ? err.message : String(err)}`));
+    for (const host of existsSync(entry.repoPath) ? credentialHosts(entry.prefixes) : []) {
+      for (const key of [`credential.${host}.helper`, `credential.${host}.useHttpPath`]) {
+        await git(['config', '--local', '--unset-all', key], { cwd: entry.repoPath, okExitCodes: [1, 5, 128] })
+          .catch((err: unknown) => log.warn(`Could not remove credentials from ${entry.repoPath}: ${err instanceof Error ? err.message : String(err)}`));
+      }
     }
-    removeSession(tempDir, entry.sessionFile);
+    await endSession(tempDir, entry.sessionFile);
     log.info(`Removed persisted git credentials from ${entry.repoPath}.`);
   }
 }

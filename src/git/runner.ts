@@ -1,18 +1,38 @@
 /**
  * The one place git runs. Arguments go as an array (no shell); the environment is scrubbed of trace
- * variables that could print headers; authentication travels as `http.<prefix>.extraheader` in
- * GIT_CONFIG_* environment entries (owner-readable only), never in argv or a file. Output is passed
- * through the logging-command filter, and its tail is kept to explain failures.
+ * variables that could print headers. Every git gets, as GIT_CONFIG_* environment entries (never argv):
+ * - the token through git's credential protocol, from a token broker inside this process (broker.ts) that
+ *   listens on a socket in a private directory: no token in the environment or in any config value, so
+ *   trace2 (`trace2.configParams`, `trace2.envVars`, which enterprises turn on in global config) cannot
+ *   record it, and only Azure DevOps hosts (and listed loopback emulators) are ever answered;
+ * - https only (`protocol.allow=never`, `protocol.https.allow=always`; http too when loopback emulators are
+ *   listed): no ssh, git://, file:// or ext:: transport, whatever a `.gitmodules` or a re-used clone says;
+ * - no hooks (`core.hooksPath` at a path that cannot exist), no fsmonitor and no askpass program, so nothing a
+ *   re-used clone's config names runs while the token is within reach.
+ * Output is passed through the logging-command filter, and its tail is kept to explain failures.
  */
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { GitError } from '../core/errors';
 import { neutralize } from '../core/log';
+import { AZURE_DEVOPS_ONLY, type HostPolicy } from '../devops/organizations';
+import { TokenBroker } from './broker';
+import { helperScriptPath } from './job';
+import {
+  brokerAddress, cacheHelperCommand, credentialEntries, gitConfigVariables, isSocketAddress, nodeHelperCommand,
+  removeBrokerDirectory, writeSession,
+} from './session';
 
 export interface GitAuth {
-  /** URL prefixes (with trailing slash) that receive the header, e.g. 'https://dev.azure.com/'. */
-  readonly prefixes: readonly string[];
   readonly token: string;
+  /** Epoch milliseconds. */
+  readonly expiresOn: number;
+  /** Hosts besides Azure DevOps that may receive the token (loopback emulators). */
+  readonly policy: HostPolicy;
+  /** Agent.TempDirectory: where the credential socket's private directory is made. */
+  readonly tempDir: string;
 }
 
 export interface GitOptions {
@@ -34,24 +54,71 @@ export type Git = (args: readonly string[], options?: GitOptions) => Promise<Git
 
 const SCRUBBED = /^(GIT_TRACE.*|GIT_CURL_VERBOSE|GIT_REDACT_COOKIES|GIT_ASKPASS|SSH_ASKPASS|GIT_DIR|GIT_WORK_TREE|GIT_INDEX_FILE)$/;
 
-/** The environment git children get: ours, scrubbed, plus auth as extra GIT_CONFIG_* entries. */
-export function gitEnvironment(base: NodeJS.ProcessEnv, auth: GitAuth | undefined, extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
+/** Where git finds hooks: under a file (this module's bundle), so no directory of hooks can ever exist there. */
+const NO_HOOKS = join(__filename, 'no-hooks');
+
+/** The URLs every git of the tasks authenticates to: any Azure DevOps organization (submodules live anywhere in the tenant). */
+export function tokenHosts(policy: HostPolicy): string[] {
+  return ['https://dev.azure.com', 'https://*.visualstudio.com', ...policy.loopbackHosts.flatMap((h) => [`http://${h}`, `https://${h}`])];
+}
+
+/** What every git of the tasks runs with (see the header): transports, hooks, fsmonitor, askpass. */
+export function safetyConfig(policy: HostPolicy): Array<[string, string]> {
+  return [
+    ['protocol.allow', 'never'],
+    ['protocol.https.allow', 'always'],
+    ...(policy.loopbackHosts.length ? [['protocol.http.allow', 'always'] as [string, string]] : []),
+    ['core.hooksPath', NO_HOOKS],
+    ['core.fsmonitor', ''],
+    ['core.askPass', ''],
+  ];
+}
+
+const servers = new WeakMap<GitAuth, Promise<Array<[string, string]>>>();
+
+/**
+ * Starts (once per GitAuth) the in-process broker that answers this process's git with the token, and returns
+ * the config entries that point git at it. The broker never renews: it serves the token of the running step,
+ * which that step registered, until the step ends (its socket directory is removed when the process exits).
+ */
+export function credentialConfig(auth: GitAuth): Promise<Array<[string, string]>> {
+  let config = servers.get(auth);
+  if (!config) {
+    config = (async () => {
+      const address = brokerAddress(auth.tempDir);
+      const broker = new TokenBroker({ scope: { prefixes: [], anyOrganization: true, policy: auth.policy }, initial: { token: auth.token, expiresOn: auth.expiresOn } });
+      let session: string | undefined;
+      process.once('exit', () => {
+        removeBrokerDirectory(auth.tempDir, address);
+        if (session) rmSync(session, { force: true });
+      });
+      await broker.listen(address);
+      broker.unref();
+      let helper: string;
+      if (isSocketAddress(address)) {
+        helper = cacheHelperCommand(address);
+      } else {
+        // Windows: no Unix socket for git's cache client; our helper reaches the named pipe. Its session names no
+        // identity, so it never asks the identity endpoint itself.
+        session = writeSession(auth.tempDir, { version: 2, prefixes: [], anyOrganization: true, policy: auth.policy, broker: address });
+        helper = nodeHelperCommand(process.execPath, helperScriptPath(), session);
+      }
+      const hosts = tokenHosts(auth.policy);
+      return [...credentialEntries(hosts, [helper], false), ...hosts.map((h): [string, string] => [`http.${h}.followRedirects`, 'false'])];
+    })();
+    servers.set(auth, config);
+  }
+  return config;
+}
+
+/** The environment git children get: ours, scrubbed, plus `config` as extra GIT_CONFIG_* entries. */
+export function gitEnvironment(base: NodeJS.ProcessEnv, config: ReadonlyArray<readonly [string, string]>, extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(base)) if (!SCRUBBED.test(k) && v !== undefined) env[k] = v;
   Object.assign(env, { GIT_TERMINAL_PROMPT: '0', GCM_INTERACTIVE: 'Never', GIT_TRACE_REDACT: '1' }, extra);
-  if (!auth) return env;
   let count = Number.parseInt(env['GIT_CONFIG_COUNT'] ?? '0', 10);
   if (!Number.isFinite(count) || count < 0) count = 0;
-  const add = (key: string, value: string): void => {
-    env[`GIT_CONFIG_KEY_${count}`] = key;
-    env[`GIT_CONFIG_VALUE_${count}`] = value;
-    count++;
-  };
-  for (const prefix of auth.prefixes) {
-    add(`http.${prefix}.extraheader`, `AUTHORIZATION: bearer ${auth.token}`);
-    add(`http.${prefix}.followRedirects`, 'false');
-  }
-  env['GIT_CONFIG_COUNT'] = String(count);
+  for (const [name, value] of gitConfigVariables(count, config)) env[name] = value;
   return env;
 }
 
@@ -90,10 +157,18 @@ function lineReader(onLine: (line: string) => void): { push(chunk: Buffer): void
 
 /** Creates the Git runner. `log` receives git's (filtered) output lines; `secrets` are scrubbed from captured text. */
 export function createGit(log: (line: string) => void, secrets: () => readonly string[] = () => []): Git {
-  return (args, options = {}) => new Promise((resolve, reject) => {
+  return async (args, options = {}) => {
+    const policy = options.auth?.policy ?? AZURE_DEVOPS_ONLY;
+    const config = [...safetyConfig(policy), ...(options.auth ? await credentialConfig(options.auth) : [])];
+    return run(args, options, gitEnvironment(process.env, config, options.env), log, secrets);
+  };
+}
+
+function run(args: readonly string[], options: GitOptions, env: NodeJS.ProcessEnv, log: (line: string) => void, secrets: () => readonly string[]): Promise<GitResult> {
+  return new Promise((resolve, reject) => {
     const child = spawn('git', [...args], {
       cwd: options.cwd,
-      env: gitEnvironment(process.env, options.auth, options.env),
+      env,
       stdio: ['ignore', 'pipe', 'pipe'],
       windowsHide: true,
     });
@@ -124,7 +199,7 @@ export function createGit(log: (line: string) => void, secrets: () => readonly s
       // eslint-disable-next-line no-control-regex
       const said = neutralize(tail(scrub(err)).replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, ''));
       const command = args.find((a, i) => !a.startsWith('-') && args[i - 1] !== '-c') ?? '';
-      reject(new GitError(`git ${command} failed (exit code ${exitCode})${said ? `:\n${said}` : '.'}`, hintFor(err), exitCode));
+      reject(new GitError(`git ${command} failed (exit code ${exitCode})${said ? `:\n${said}` : '.'}`, hintFor(err), exitCode, scrub(err)));
     });
   });
 }

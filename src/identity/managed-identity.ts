@@ -135,15 +135,21 @@ interface Attempt {
   readonly code?: string;
 }
 
-/** How long to wait before trying again, or undefined when trying again cannot help. */
+/**
+ * How long to wait before trying again (before jitter, see `spread`), or undefined when trying again cannot
+ * help. Throttling (429, or 503 with Retry-After) is retried as often as the deadline allows, waiting what the
+ * endpoint asks: IMDS limits each VM to 20 token requests a second and 5 at once (instance-metadata-service.md,
+ * "Rate limiting"), so several agents on one VM are throttled together and must outwait it. Other failures get
+ * a few attempts with exponential backoff.
+ */
 export function retryDelay(attempt: Attempt, previous: readonly Attempt[]): number | undefined {
   const same = previous.filter((p) => (p.exchange?.status ?? p.exchange?.failure ?? p.code) === (attempt.exchange?.status ?? attempt.exchange?.failure ?? attempt.code)).length;
   const backoff = (base: number, max: number): number | undefined => (same < max ? base * 2 ** same : undefined);
   const e = attempt.exchange;
   if (e?.status !== undefined) {
     const status = e.status;
-    if ((status === 429 || status === 503) && e.retryAfterMs !== undefined) return same < 4 ? e.retryAfterMs : undefined;
-    if (status === 429) return backoff(1_000, 3);
+    if ((status === 429 || status === 503) && e.retryAfterMs !== undefined) return e.retryAfterMs;
+    if (status === 429) return Math.min(1_000 * 2 ** same, 8_000);
     if ([408, 500, 502, 503, 504].includes(status)) return backoff(500, 4);
     // IMDS: 404 "updating", 410 "available within 70 s" (how-to-use-vm-token.md).
     if (status === 404 || status === 410) return backoff(1_000, 3);
@@ -162,13 +168,21 @@ export function retryDelay(attempt: Attempt, previous: readonly Attempt[]): numb
   return undefined;
 }
 
+/**
+ * A wait with jitter: between `ms` and 1.5 × `ms`, never less than an endpoint asked for, so clients that were
+ * throttled at the same moment (several agents on one VM) do not all come back at the same moment.
+ */
+export function spread(ms: number, random: () => number = Math.random): number {
+  return Math.round(ms * (1 + random() / 2));
+}
+
 const ARC_KEY_FILE_CODES = new Set([
   'www_authenticate_header_missing', 'www_authenticate_header_unsupported_format', 'platform_not_supported',
   'invalid_file_extension', 'invalid_file_path', 'unable_to_read_secret_file', 'invalid_secret',
 ]);
 
 /** Turns the last failure into one message that names the cause and the fix. */
-function explain(err: unknown, attempts: readonly Attempt[], selector: IdentitySelector, source: IdentitySource, elapsedMs: number): IdentityError {
+function explain(err: unknown, attempts: readonly Attempt[], selector: IdentitySelector, source: IdentitySource, elapsedMs: number, deadlineMs: number): IdentityError {
   const last = attempts.at(-1)!;
   const e = last.exchange;
   const tries = `${plural(attempts.length, 'attempt')} in ${seconds(elapsedMs)}`;
@@ -221,8 +235,8 @@ function explain(err: unknown, attempts: readonly Attempt[], selector: IdentityS
     }
     if (status === 429) {
       return new IdentityError(
-        `The ${source.name} endpoint is throttling token requests (HTTP 429${e.retryAfterMs !== undefined ? `, Retry-After ${seconds(e.retryAfterMs)}` : ''}); no token within ${seconds(IDENTITY_DEADLINE_MS)} (${tries}).`,
-        'Too many token requests from this machine (IMDS allows about 20 per second per VM); re-run later, and check for scripts that request tokens in a loop.',
+        `The ${source.name} endpoint is throttling token requests (HTTP 429${e.retryAfterMs !== undefined ? `, Retry-After ${seconds(e.retryAfterMs)}` : ''}); gave up after ${tries}, as waiting again would pass the ${seconds(deadlineMs)} limit.`,
+        'Too many token requests from this machine (IMDS allows 20 a second and 5 at once per VM, shared by every agent on it); re-run later, and check for scripts that request tokens in a loop.',
         { cause: err });
     }
     return new IdentityError(
@@ -375,7 +389,7 @@ export async function getAzureDevOpsToken(selector: IdentitySelector, log: Log, 
         throw new IdentityError(`AZURE_AUTHORITY_HOST must be an https URL: @azure/identity refuses every managed identity source while it is not (${errorText(err)}).`,
           'Remove AZURE_AUTHORITY_HOST from the agent\'s environment, or set it to https://login.microsoftonline.com (or your cloud\'s Entra host).', { cause: err });
       }
-      throw explain(err, [{ code: msalCode(err) }], selector, source, Date.now() - started);
+      throw explain(err, [{ code: msalCode(err) }], selector, source, Date.now() - started, deadlineMs);
     }
     for (;;) {
       const mark = transport.exchanges.length;
@@ -386,10 +400,12 @@ export async function getAzureDevOpsToken(selector: IdentitySelector, log: Log, 
       } catch (err) {
         if (err instanceof IdentityError) throw err;
         const attempt: Attempt = { exchange: transport.exchanges.slice(mark).at(-1), code: msalCode(err) };
-        const wait = retryDelay(attempt, attempts);
+        const base = retryDelay(attempt, attempts);
         attempts.push(attempt);
         const elapsed = Date.now() - started;
-        if (wait === undefined || elapsed + wait + MIN_ATTEMPT_MS > deadlineMs) throw explain(err, attempts, selector, source, elapsed);
+        // Never wait past the deadline: a jittered wait is cut to what is left, but never below what the endpoint asked.
+        const wait = base === undefined ? undefined : Math.min(spread(base), Math.max(base, deadlineMs - elapsed - MIN_ATTEMPT_MS));
+        if (wait === undefined || elapsed + wait + MIN_ATTEMPT_MS > deadlineMs) throw explain(err, attempts, selector, source, elapsed, deadlineMs);
         const what = attempt.exchange ? whatHappened(attempt.exchange) : `failed (${attempt.code ?? 'error'})`;
         log.info(`The ${source.name} endpoint ${what}; retrying in ${seconds(wait)}.`);
         await new Promise((resolve) => setTimeout(resolve, wait));

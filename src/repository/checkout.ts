@@ -5,8 +5,8 @@
  * could not finish is removed, so a failure never leaves a half-made folder.
  */
 import { appendFileSync, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { TaskError } from '../core/errors';
+import { dirname, join, relative } from 'node:path';
+import { GitError, TaskError } from '../core/errors';
 import type { Git, GitAuth } from '../git/runner';
 import type { Log } from '../core/log';
 import { COMMIT_SHA } from './refs';
@@ -151,13 +151,41 @@ async function headCommit(git: Git, path: string): Promise<string> {
   return (await git(['rev-parse', 'HEAD'], { cwd: path, capture: true })).stdout.trim();
 }
 
-/** Checks out submodules (they may live in other organizations: the header goes to every Azure DevOps host); returns their paths. */
+/**
+ * The submodules git refused to clone because of their transport (our git speaks https only: git/runner.ts), from
+ * its messages `fatal: transport 'ssh' not allowed` then `fatal: clone of '<url>' into submodule path '<path>' failed`
+ * (git builtin/submodule--helper.c, clone_submodule).
+ */
+export function refusedSubmodules(stderr: string, root: string): Array<{ path: string; url: string; transport: string }> {
+  const refused: Array<{ path: string; url: string; transport: string }> = [];
+  let transport: string | undefined;
+  for (const line of stderr.split(/\r?\n/)) {
+    const t = /transport '([^']+)' not allowed/.exec(line);
+    if (t) transport = t[1];
+    const clone = /clone of '(.*)' into submodule path '(.*)' failed/.exec(line);
+    if (clone && transport) {
+      const path = relative(root, clone[2]!) || clone[2]!;
+      if (!refused.some((r) => r.path === path)) refused.push({ path, url: clone[1]!, transport });
+      transport = undefined;
+    }
+  }
+  return refused;
+}
+
+/** Checks out submodules (they may live in other organizations: the token goes to every Azure DevOps host); returns their paths. */
 async function updateSubmodules(git: Git, o: CheckoutOptions, auth: GitAuth): Promise<string[]> {
   if (o.submodules === 'false' || !existsSync(join(o.path, '.gitmodules'))) return [];
   const recursive = o.submodules === 'recursive' ? ['--recursive'] : [];
   await git(['submodule', 'sync', '--quiet', ...recursive], { cwd: o.path });
   const depth = o.fetchDepth > 0 ? [`--depth=${o.fetchDepth}`] : [];
-  await git(['-c', 'protocol.file.allow=never', 'submodule', 'update', '--init', '--force', ...depth, ...recursive], { cwd: o.path, auth });
+  await git(['submodule', 'update', '--init', '--force', ...depth, ...recursive], { cwd: o.path, auth }).catch((err: unknown) => {
+    const refused = err instanceof GitError ? refusedSubmodules(err.stderr, o.path) : [];
+    if (!refused.length) throw err;
+    const list = refused.map((r) => `'${r.path}' (${r.url})`).join(', ');
+    throw new TaskError(
+      `Submodule ${list} ${refused.length === 1 ? 'uses' : 'use'} ${[...new Set(refused.map((r) => r.transport))].join(' and ')}: the task's git speaks https only, so ${refused.length === 1 ? 'it was' : 'they were'} not cloned.`,
+      'Give the submodule an https URL in .gitmodules (for Azure Repos, https://dev.azure.com/{organization}/{project}/_git/{repository}, or a relative URL such as ../../_git/{repository}), or set submodules: false.');
+  });
   // A fixed script (no input in it): git runs it in each submodule, where $PWD is the submodule's folder.
   const { stdout } = await git(['submodule', 'foreach', '--quiet', ...recursive, 'pwd'], { cwd: o.path, capture: true });
   return stdout.split('\n').map((l) => l.trim()).filter(Boolean);

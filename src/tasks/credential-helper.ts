@@ -1,5 +1,5 @@
 /** Entry of the credential-helper.js bundle shipped in every task folder that configures git. */
-import { runCredentialHelper } from '../git/credential-helper';
+import { runCredentialHelper, setSecretCommand } from '../git/credential-helper';
 
 async function main(): Promise<void> {
   const chunks: Buffer[] = [];
@@ -8,6 +8,7 @@ async function main(): Promise<void> {
     stdin: Buffer.concat(chunks).toString('utf8'),
     write: (text) => process.stdout.write(text),
     warn: (text) => process.stderr.write(`${text}\n`),
+    register: (value) => process.stderr.write(`${setSecretCommand(value)}\n`),
   });
   // An identity request abandoned at its deadline may hold the event loop open.
   setTimeout(() => process.exit(), 50).unref();

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { emptyDirectory, prepareAgentRoot } from './agent-root';
 import { AGENT_VERSION, VARIABLES_FIRST_SINCE, agentEnvironment, createJobVariables, dummySystemToken, versionAtLeast } from './job-variables';
 import { SecretMasker } from './masker';
+import { newProcessLookupId, PROCESS_LOOKUP_ID, terminateOrphans } from './orphans';
 import { mergeResults, toResultName, type AgentResult } from './results';
 import { executeStep, type JobContext, type StepInstance } from './run-step';
 import { prepareScriptLaunch } from './script-step';
@@ -37,6 +38,8 @@ export async function runJob(options: JobOptions): Promise<JobResult> {
     }
   } finally {
     for (const child of job.orphans) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    const lookupId = job.variables.get(PROCESS_LOOKUP_ID);
+    if (lookupId) for (const line of terminateOrphans(lookupId)) new StepLog(job.sink).output(line);
     if (!options.keepTempDirectory) await emptyDirectory(job.dirs.temp);
   }
   return jobResult(job, results, status);
@@ -50,6 +53,8 @@ async function createJobContext(options: JobOptions): Promise<JobContext> {
   masker.addValue(systemToken);
   const agentVersion = options.agentVersion ?? AGENT_VERSION;
   const variables = createJobVariables(dirs, options.variables ?? {}, masker, systemToken, agentVersion);
+  // JobExtension: "Start tracking orphan processes" unless the pipeline sets process.clean to false.
+  if (variables.get('process.clean')?.toLowerCase() !== 'false') variables.set(PROCESS_LOOKUP_ID, newProcessLookupId());
   // $AGENT_RUNNER_NODE24 of the runner's own process: an agent with Node 24 that runs Node24 handlers with it.
   const runnerNode24 = options.node24Path === undefined ? process.env['AGENT_RUNNER_NODE24'] || undefined : undefined;
   const node24Path = options.node24Path ?? runnerNode24;

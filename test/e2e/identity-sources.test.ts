@@ -356,13 +356,37 @@ describe('identity sources (packaged ManagedIdentityAuthenticate through the age
       const [first, second] = run.requests as [RecordedRequest, RecordedRequest];
       assert.deepEqual(run.requests.map((r) => r.status), [429, 200]);
       assert.ok(second.time - first.time >= 1_000, `waited ${second.time - first.time} ms`);
-      assert.match(run.job.log, /The IMDS endpoint answered HTTP 429 \(Too many requests\); retrying in 1\.0 s\./);
+      assert.match(run.job.log, /The IMDS endpoint answered HTTP 429 \(Too many requests\); retrying in 1\.[0-5] s\./, 'at least Retry-After, with jitter');
+    });
+
+    it('waits out throttling that lasts several seconds (the deadline bounds it, not a retry count), with jitter', async () => {
+      emu.identity.faults.push({ status: 429, headers: { 'Retry-After': '1' }, body: { error: 'too_many_requests', error_description: 'IMDS Throttle limit reached.' }, times: 6 });
+      const run = await authenticate(emu.identity.envFor('imds'));
+      assertKnownAs(run, { key: AGENT_VM.key, objectId: AGENT_VM.objectId });
+      assert.deepEqual(run.requests.map((r) => r.status), [429, 429, 429, 429, 429, 429, 200]);
+      const gaps = run.requests.slice(1).map((r, i) => r.time - run.requests[i]!.time);
+      assert.ok(gaps.every((g) => g >= 1_000 && g < 2_500), `each wait at least Retry-After, at most 1.5 × it plus overhead: ${gaps.join(', ')} ms`);
+      assert.ok(new Set(gaps.map((g) => Math.round(g / 50))).size > 1, `waits are spread, not all equal: ${gaps.join(', ')} ms`);
+    });
+
+    it('gives up on throttling that outlasts the 15 s deadline with a message whose numbers are the requests made', async () => {
+      emu.identity.faults.push({ status: 429, headers: { 'Retry-After': '2' }, body: { error: 'too_many_requests', error_description: 'IMDS Throttle limit reached.' }, times: Infinity });
+      try {
+        const run = await authenticate(emu.identity.envFor('imds'));
+        const message = failure(run);
+        const said = /gave up after (\d+) attempts in ([\d.]+) s, as waiting again would pass the 15\.0 s limit\./.exec(message);
+        assert.ok(said, message);
+        assert.equal(Number(said[1]), run.requests.length, 'the attempts it names are the requests it made');
+        assert.ok(Number(said[2]) <= 15 && Number(said[2]) >= 10, `it used the deadline: ${said[2]} s`);
+      } finally {
+        emu.identity.faults.length = 0;
+      }
     });
 
     it('fails at once when Retry-After is beyond the deadline, saying so', async () => {
       emu.identity.faults.push({ status: 429, headers: { 'Retry-After': '60' }, body: { error: 'too_many_requests', error_description: 'Too many requests' } });
       const run = await authenticate(emu.identity.envFor('imds'));
-      assert.match(failure(run), /^The IMDS endpoint is throttling token requests \(HTTP 429, Retry-After 60\.0 s\); no token within 15\.0 s/);
+      assert.match(failure(run), /^The IMDS endpoint is throttling token requests \(HTTP 429, Retry-After 60\.0 s\); gave up after 1 attempt in \d+\.\d s, as waiting again would pass the 15\.0 s limit\./);
       assert.equal(run.requests.length, 1);
       assert.ok(run.main.durationMs < 5_000, `${run.main.durationMs} ms`);
     });
@@ -393,7 +417,7 @@ describe('identity sources (packaged ManagedIdentityAuthenticate through the age
       const run = await authenticate(emu.identity.envFor('imds'));
       assertKnownAs(run, { key: AGENT_VM.key, objectId: AGENT_VM.objectId });
       assert.equal(run.requests.length, 2);
-      assert.match(run.job.log, /The IMDS endpoint closed the connection without an answer \(ECONNRESET\); retrying in 0\.5 s\./);
+      assert.match(run.job.log, /The IMDS endpoint closed the connection without an answer \(ECONNRESET\); retrying in 0\.[5-8] s\./);
     });
 
     it('explains an App Service endpoint that refuses the identity header, without printing it', async () => {

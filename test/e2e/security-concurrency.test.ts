@@ -72,7 +72,7 @@ describe('security: two jobs on one machine, same user, at the same time', funct
         assert.match(results[second].log, /still-authenticated/);
         // Each job's helper points at its own session file, inside its own agent's temp directory.
         const sessions = (r: JobResult): string[] => [...r.variables].filter(([n]) => n.startsWith('GIT_CONFIG_VALUE_'))
-          .map(([, v]) => /'([^']*miado-git-[^']*)'/.exec(v.value)?.[1]).filter((f): f is string => Boolean(f));
+          .map(([, v]) => /'([^']*miado-git-[^']*\.json)'/.exec(v.value)?.[1]).filter((f): f is string => Boolean(f));
         const [sa, sb] = [sessions(results.a), sessions(results.b)];
         assert.ok(sa.length > 0 && sb.length > 0);
         assert.ok(sa.every((f) => f.startsWith(results.a.dirs.temp)) && sb.every((f) => f.startsWith(results.b.dirs.temp)));

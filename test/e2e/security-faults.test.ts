@@ -64,8 +64,9 @@ describe('security: faults are survived, or fail cleanly without blind retries',
       });
     }
 
-    it('the credential helper of a later step survives a 500 and a reset too', async () => {
-      // The task's own token request passes; the helper's first two requests fail.
+    it('the job\'s token broker renewing for a later step survives a 500 and a reset too', async () => {
+      // The task's own token request passes; the renewal's first two requests fail.
+      h.emu.tokens.lifetimeSeconds = 4;
       let requests = 0;
       h.emu.identity.faults.push(
         { match: () => ++requests > 1, status: 500, body: { error: 'server_error' } },
@@ -73,7 +74,24 @@ describe('security: faults are survived, or fail cleanly without blind retries',
       );
       const { result, identityRequests } = await job([
         { task: auth, inputs: { organizations: 'fabrikam' } },
-        { script: `git clone --quiet "${templatesUrl()}" "$AGENT_TEMPDIRECTORY/t" && echo cloned` },
+        { script: `sleep 3; git clone --quiet "${templatesUrl()}" "$AGENT_TEMPDIRECTORY/t" && echo cloned` },
+      ]);
+      assert.equal(result.result, 'Succeeded', result.log);
+      assert.match(result.log, /cloned/);
+      assert.ok(identityRequests >= 4, `${identityRequests} identity requests`);
+      survived += 2;
+    });
+
+    it('with the broker gone, the credential helper asks the identity endpoint itself and survives a 500 and a reset', async () => {
+      let requests = 0;
+      h.emu.identity.faults.push(
+        { match: () => ++requests > 1, status: 500, body: { error: 'server_error' } },
+        { match: () => requests > 1, resetConnection: true },
+      );
+      const { result, identityRequests } = await job([
+        { task: auth, inputs: { organizations: 'fabrikam' } },
+        // This job's broker (its session file is under this agent's temp directory) is killed.
+        { script: `kill $(pgrep -f "git-broker.js $AGENT_TEMPDIRECTORY/") && sleep 0.5 && git clone --quiet "${templatesUrl()}" "$AGENT_TEMPDIRECTORY/t" && echo cloned` },
       ]);
       assert.equal(result.result, 'Succeeded', result.log);
       assert.match(result.log, /cloned/);

@@ -92,16 +92,15 @@ describe('security: no token leaks, in any scenario of either task', function ()
   const sessionFiles = (result: JobResult): string[] => readdirSync(result.dirs.temp).filter((f) => f.startsWith('miado-git-'));
 
   describe('ManagedIdentityAuthenticate@1', () => {
-    it('authenticates two organizations, a later plain git clone goes through the credential helper (System.Debug, verbose logging)', async () => {
+    it('authenticates two organizations, a later plain git clone goes through the credential helpers and the token broker (System.Debug, verbose logging)', async () => {
       const { result, execs, tracesExec } = await scan({
         steps: [
           { task: auth, inputs: { organizations: 'contoso\nfabrikam' } },
           { script: `git clone --quiet "${templatesUrl()}" "$AGENT_TEMPDIRECTORY/later" && git -C "$AGENT_TEMPDIRECTORY/later" rev-parse HEAD`, env: VERBOSE_SCRIPT_ENV },
         ],
-        tokens: 2,
       });
       assert.equal(result.result, 'Succeeded', result.log);
-      if (tracesExec) assert.ok(execs.some((l) => l.includes('credential-helper.js')), 'the helper invocation was traced');
+      if (tracesExec) assert.ok(execs.some((l) => l.includes('credential-cache')), 'the helper invocation (git\'s cache client, to the token broker) was traced');
       assert.deepEqual(sessionFiles(result), []);
     });
 
@@ -168,6 +167,28 @@ describe('security: no token leaks, in any scenario of either task', function ()
       assert.equal(result.result, 'Succeeded', result.log);
       assert.match(result.log, /added 1 package[\s\S]*Saved \.\/pydl\/fabrikam_tools-1\.0\.0-py3-none-any\.whl/);
       assert.deepEqual(readdirSync(result.dirs.temp).filter((f) => f.startsWith('miado-feeds-')), [], 'the post-job step removed the feed files');
+    });
+  });
+
+  describe('the job\'s token broker', () => {
+    it('renews the token for a later step\'s git: the new one is registered before anything prints it, and is nowhere else', async () => {
+      h.emu.tokens.lifetimeSeconds = 4;
+      try {
+        const host = new URL(h.emu.devops.url).host;
+        const { result } = await scan({
+          steps: [
+            { task: auth, inputs: { organizations: 'contoso\nfabrikam' } },
+            { script: `sleep 3; git clone --quiet "${templatesUrl()}" "$AGENT_TEMPDIRECTORY/renewed" && printf 'protocol=http\\nhost=${host}\\npath=fabrikam/x\\n\\n' | git credential fill`, env: VERBOSE_SCRIPT_ENV },
+          ],
+          tokens: 2,
+          // `git credential fill` prints the renewed token: the agent masks it, because the helper registered it first.
+          maskedAfterRegistration: true,
+        });
+        assert.equal(result.result, 'Succeeded', result.log);
+        assert.match(result.log, /^password=\*\*\*$/m);
+      } finally {
+        h.emu.tokens.lifetimeSeconds = 24 * 3600;
+      }
     });
   });
 

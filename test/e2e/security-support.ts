@@ -70,24 +70,52 @@ export function observe(exec = true): Observer {
   const tracesExec = exec && STRACE !== undefined;
   let nodePath: string | undefined;
   let node24Path: string | undefined;
+  const tracers = join(logs, 'tracers');
   if (tracesExec) {
     const strace = (name: string, target: string): string =>
       `#!/bin/sh\nexec "${STRACE}" -f -qq --seccomp-bpf -e trace=execve -s 1000000 -o "${logs}/${name}-$$.strace" -- "${target}" "$@"\n`;
+    // A task step may start a detached process that outlives it (the job's git token broker), and strace -f
+    // runs until every traced process has ended: as the step's parent it would hold the step open. So node
+    // starts stopped, strace attaches to it from the side, and the wrapper waits for node alone.
+    const attached = (target: string): string => [
+      '#!/bin/sh',
+      `sh -c 'kill -STOP $$; exec "$0" "$@"' "${target}" "$@" &`,
+      'pid=$!',
+      `"${STRACE}" -f -qq -e trace=execve -s 1000000 -o "${logs}/node-$pid.strace" -p "$pid" </dev/null >/dev/null 2>&1 &`,
+      `echo $! >> "${tracers}"`,
+      // Continue it once strace holds it, until it has become node (a SIGCONT that came before its SIGSTOP is lost).
+      'until [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = node ] || ! kill -0 "$pid" 2>/dev/null; do',
+      '  grep -Eq "^TracerPid:[[:space:]]*[1-9]" "/proc/$pid/status" 2>/dev/null && kill -CONT "$pid" 2>/dev/null',
+      '  sleep 0.01',
+      'done',
+      'wait "$pid"',
+      '',
+    ].join('\n');
     nodePath = join(bin, 'node-traced');
-    writeFileSync(nodePath, strace('node', process.execPath));
+    writeFileSync(nodePath, attached(process.execPath));
     writeFileSync(join(bin, 'bash'), strace('bash', which('bash')!));
     chmodSync(nodePath, 0o755);
     chmodSync(join(bin, 'bash'), 0o755);
     const node24 = process.env['AGENT_RUNNER_NODE24'];
     if (node24) {
       node24Path = join(bin, 'node24-traced');
-      writeFileSync(node24Path, strace('node', node24));
+      writeFileSync(node24Path, attached(node24));
       chmodSync(node24Path, 0o755);
     }
   }
   const read = (file: string): string => (existsSync(file) ? readFileSync(file, 'latin1') : '');
-  const straces = (): Array<{ name: string; text: string }> =>
-    readdirSync(logs).filter((f) => f.endsWith('.strace')).map((f) => ({ name: f, text: read(join(logs, f)) }));
+  /** Waits (up to 10 s) for the side-attached tracers to end, so their logs are complete. */
+  const settle = (): void => {
+    const pids = read(tracers).split('\n').filter(Boolean);
+    const until = Date.now() + 10_000;
+    while (pids.some((pid) => existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(read(`/proc/${pid}/status`))) && Date.now() < until) {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    }
+  };
+  const straces = (): Array<{ name: string; text: string }> => {
+    settle();
+    return readdirSync(logs).filter((f) => f.endsWith('.strace')).map((f) => ({ name: f, text: read(join(logs, f)) }));
+  };
   return {
     env: { PATH: `${bin}:${process.env['PATH'] ?? '/usr/bin:/bin'}`, TMPDIR: tmp },
     ...(nodePath ? { nodePath } : {}),

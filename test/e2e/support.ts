@@ -16,10 +16,11 @@ let installed: Promise<Map<string, string>> | undefined;
 /**
  * The task folders unpacked from the emulator flavour, dist/test/*.vsix (src/core/flavour.ts), once per test run:
  * its tasks accept the emulators jobVariables() names in ManagedIdentity.TestHosts. The release flavour,
- * dist/*.vsix, ignores that variable (test/e2e/release-flavour.test.ts).
+ * dist/*.vsix, ignores that variable (test/e2e/release-flavour.test.ts). MI_VSIX names another emulator-flavour
+ * package instead, e.g. one built from an earlier commit, to see that a test fails against it.
  */
 export function packagedTasks(): Promise<Map<string, string>> {
-  installed ??= installVsix(packagedVsix('emulator'), mkdtempSync(join(tmpdir(), 'mi-tasks-')));
+  installed ??= installVsix(process.env['MI_VSIX'] || packagedVsix('emulator'), mkdtempSync(join(tmpdir(), 'mi-tasks-')));
   return installed;
 }
 

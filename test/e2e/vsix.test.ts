@@ -69,7 +69,7 @@ describe('the packaged .vsix', () => {
           for (const { target } of Object.values(handlers)) assert.ok(names.includes(`${folder}/${target}`), `${folder}/${target} is packaged`);
         }
         assert.ok(names.includes(`${folder}/icon.png`));
-        assert.ok(names.includes(`${folder}/credential-helper.js`) && names.includes(`${folder}/credential-helper.bundle.js`));
+        for (const entry of ['credential-helper', 'git-broker']) assert.ok(names.includes(`${folder}/${entry}.js`) && names.includes(`${folder}/${entry}.bundle.js`), entry);
         // tfx checks that targets exist next to task.json: give it the unpacked folder.
         const dir = join(unpacked, folder);
         for (const file of names.filter((n) => n.startsWith(`${folder}/`))) {
@@ -93,9 +93,9 @@ describe('the packaged .vsix', () => {
       const code = await zip.file(file)!.async('string');
       assert.equal(code.split(marker).length - 1, perCopy, file);
     }
-    for (const file of names.filter((n) => n.endsWith('/credential-helper.bundle.js') || /\/(main|post|credential-helper)\.js$/.test(n))) {
+    for (const file of names.filter((n) => /\/(credential-helper|git-broker)\.bundle\.js$/.test(n) || /\/(main|post|credential-helper|git-broker)\.js$/.test(n))) {
       const code = await zip.file(file)!.async('string');
-      assert.equal(code.split(marker).length - 1, 0, `${file} must not load task-lib (the helper's stdout is git's; a start file only starts the bundle)`);
+      assert.equal(code.split(marker).length - 1, 0, `${file} must not load task-lib (it prints to stdout at import and neither the helper nor the broker runs under the agent; a start file only starts the bundle)`);
     }
   });
 

@@ -21,7 +21,8 @@ export interface GitTarget {
 
 /** `{project}/_git/{repo}/…` or `_git/{repo}/…` (project named like the repo); segments decoded. */
 export function parseGitPath(segments: readonly string[]): GitTarget | undefined {
-  const at = segments.findIndex((s) => s === '_git');
+  // Route literals are case-insensitive on the service (as in devops-routes.ts): `_GIT` works like `_git`.
+  const at = segments.findIndex((s) => s.toLowerCase() === '_git');
   if (at < 0 || at > 1 || segments.length < at + 2) return undefined;
   const repo = segments[at + 1].replace(/\.git$/, '');
   return { project: at === 1 ? segments[0] : repo, repo, tail: segments.slice(at + 2).join('/') };

@@ -40,6 +40,17 @@ export interface IdentityConfig {
   arcKeyDir: string;
   /** Issue this identity's token whatever was asked for (tests of clients that check `oid`/`appid`). */
   substitute?: string;
+  /**
+   * IMDS throttling of token requests, per VM (this emulator is one VM): at most `perSecond` accepted in any
+   * second and `concurrent` answered at once, the rest refused with 429 and Retry-After. Microsoft documents
+   * 20 a second and 5 at once for the Managed Identity category ("Requests to the Managed Identity category are
+   * limited to 20 requests per second and 5 concurrent requests", learn.microsoft.com/azure/virtual-machines/
+   * instance-metadata-service, "Rate limiting"; managed-identities-faq.md, "Are there any rate limits"), the
+   * default here; tests scale it to the machine. `undefined` turns throttling off.
+   */
+  imdsLimits?: { perSecond: number; concurrent: number };
+  /** How long IMDS takes to answer a token request, so that concurrent requests overlap as they do on a VM. */
+  imdsLatencyMs: number;
 }
 
 export interface SourceContext {

@@ -53,6 +53,39 @@ export interface IdentityEmulator {
   stop(): Promise<void>;
 }
 
+/**
+ * IMDS's per-VM limits on token requests (IdentityConfig.imdsLimits): a sliding one-second window of accepted
+ * requests and a count of those being answered. The body is the IMDS error table's row for 429, "IMDS Throttle
+ * limit reached." (how-to-use-vm-token.md, "Error handling"); guesses: the `error` code, that Retry-After is sent
+ * (the seconds until the window has room, at least 1), and that refused requests do not count against the window.
+ */
+function throttle(limits: () => IdentityConfig['imdsLimits']): { admit(): { body: object; headers: Record<string, string> } | undefined; done(): void } {
+  let accepted: number[] = [];
+  let inFlight = 0;
+  return {
+    admit() {
+      const limit = limits();
+      if (!limit) {
+        inFlight++;
+        return undefined;
+      }
+      const now = Date.now();
+      accepted = accepted.filter((t) => now - t < 1_000);
+      const full = accepted.length >= limit.perSecond;
+      if (full || inFlight >= limit.concurrent) {
+        const seconds = full ? Math.max(1, Math.ceil((accepted[0]! + 1_000 - now) / 1_000)) : 1;
+        return { body: { error: 'too_many_requests', error_description: 'IMDS Throttle limit reached.' }, headers: { 'Retry-After': String(seconds) } };
+      }
+      accepted.push(now);
+      inFlight++;
+      return undefined;
+    },
+    done() {
+      inFlight--;
+    },
+  };
+}
+
 /** msal canonicalizes the IMDS URL (trailing `/`, sometimes `//metadata`): compare without them. */
 function sourceFor(pathname: string): IdentitySource | undefined {
   const normalized = pathname.replace(/\/{2,}/g, '/').replace(/\/$/, '').toLowerCase();
@@ -66,11 +99,14 @@ export async function startIdentity(opts: { world: World; tokens: TokenIssuer; c
     msiSecret: sources.newSecret(),
     arcMode: 'challenge',
     arcKeyDir: path.join(opts.world.root, 'arc-tokens'),
+    imdsLimits: { perSecond: 20, concurrent: 5 },
+    imdsLatencyMs: 0,
     ...opts.config,
   };
   const requests: RecordedRequest[] = [];
   const faults: Fault<RecordedRequest>[] = [];
   const sleeper = new Sleeper();
+  const imdsThrottle = throttle(() => config.imdsLimits);
   const arcKeys = new Map<string, string>(); // secret -> file
   const createdDirs = new Set<string>();
 
@@ -94,10 +130,20 @@ export async function startIdentity(opts: { world: World; tokens: TokenIssuer; c
     const started = await recordAndFault(req, res, requests, faults, sleeper, () => (req.url ?? '/').split('?')[0]!);
     if (!started) return;
     const { record, url } = started;
-    const body = record.body;
     const source = sourceFor(url.pathname);
     if (!source) return sendJson(res, 404, { error: 'not_found', error_description: `No identity source at ${url.pathname}` });
-    const reply = HANDLERS[source]({ method: record.method, url, headers: record.headers, body }, ctx);
+    if (source !== 'imds') return answer(source, record, url, res);
+    const refusal = imdsThrottle.admit();
+    if (refusal) return sendJson(res, 429, refusal.body, refusal.headers);
+    try {
+      if (config.imdsLatencyMs > 0) await sleeper.sleep(config.imdsLatencyMs);
+      answer(source, record, url, res);
+    } finally {
+      imdsThrottle.done();
+    }
+  };
+  const answer = (source: IdentitySource, record: RecordedRequest, url: URL, res: ServerResponse): void => {
+    const reply = HANDLERS[source]({ method: record.method, url, headers: record.headers, body: record.body }, ctx);
     sendJson(res, reply.status, reply.body, reply.headers);
   };
 

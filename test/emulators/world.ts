@@ -180,6 +180,18 @@ export const NORTHWIND = {
   repo: { name: 'infra', id: '8cc7ef8d-406d-4661-ac32-e5cf729918c6' },
 } as const;
 
+/**
+ * An organization created as "MyOrg": Azure DevOps keeps that spelling in every URL it hands out (remoteUrl,
+ * locationUrl, connectionData) and accepts any other spelling in requests, as for every organization here.
+ * The others are lower case, like most real ones, so this one catches a client that matches names by case.
+ */
+export const MYORG = {
+  name: 'MyOrg',
+  id: '5ed5035d-93cf-4f95-a083-6a887e3b80b3',
+  project: { name: 'Platform', id: '949abb2e-094e-488d-8689-6088eee01462' },
+  repo: { name: 'service', id: 'eb4c8d47-d7a2-413e-8d54-4e0b48b90b04' },
+} as const;
+
 /** The service-account token issuer and subject that uami-build federates with (AKS workload identity). */
 export const AKS_ISSUER = `https://oidc.aks.emulator.invalid/${TENANT_A}/`;
 export const AKS_SUBJECT = 'system:serviceaccount:build:agent';
@@ -271,6 +283,16 @@ export function defaultWorld(root: string): World {
         tenantId: TENANT_B,
         members: new Map([[NW_BUILD.objectId, { ...CONTRIBUTOR }]]),
         projects: [{ ...NORTHWIND.project, description: 'Operations', repos: [repo(NORTHWIND.name, NORTHWIND.repo)] }],
+      },
+      {
+        name: MYORG.name,
+        id: MYORG.id,
+        tenantId: TENANT_A,
+        members: new Map([
+          [AGENT_VM.objectId, { ...CONTRIBUTOR }],
+          [UAMI_BUILD.objectId, { ...CONTRIBUTOR }],
+        ]),
+        projects: [{ ...MYORG.project, description: 'Services', repos: [repo(MYORG.name, MYORG.repo)] }],
       },
     ],
     federatedCredentials: [

@@ -257,6 +257,30 @@ describe('loopback emulators', function () {
       assert.ok(Date.now() - started >= 1000, 'the client did not wait for Retry-After');
     });
 
+    it('IMDS enforces its per-VM limits on token requests: per second and at once, 429 with Retry-After', async () => {
+      const limits = emu.identity.config.imdsLimits;
+      const get = (): Promise<Response> => fetch(imdsUrl(''), { headers: { Metadata: 'true' } });
+      try {
+        assert.deepEqual(limits, { perSecond: 20, concurrent: 5 }, 'the documented limits by default');
+        emu.identity.config.imdsLimits = { perSecond: 3, concurrent: 100 };
+        const burst = await Promise.all(Array.from({ length: 6 }, get));
+        assert.deepEqual(burst.map((r) => r.status).sort(), [200, 200, 200, 429, 429, 429]);
+        const refused = burst.find((r) => r.status === 429)!;
+        assert.equal(refused.headers.get('retry-after'), '1');
+        assert.deepEqual(await refused.json(), { error: 'too_many_requests', error_description: 'IMDS Throttle limit reached.' });
+        await new Promise((r) => setTimeout(r, 1_100));
+        assert.equal((await get()).status, 200, 'the window moved on');
+
+        emu.identity.config.imdsLimits = { perSecond: 100, concurrent: 2 };
+        emu.identity.config.imdsLatencyMs = 200;
+        const together = await Promise.all(Array.from({ length: 4 }, get));
+        assert.deepEqual(together.map((r) => r.status).sort(), [200, 200, 429, 429], 'two answered at once, two refused');
+      } finally {
+        emu.identity.config.imdsLimits = limits;
+        emu.identity.config.imdsLatencyMs = 0;
+      }
+    });
+
     it('can hand out another identity than the one asked for', async () => {
       emu.identity.config.substitute = UAMI_OUTSIDER.key;
       const body = (await (await fetch(imdsUrl(`&client_id=${UAMI_BUILD.clientId}`), { headers: { Metadata: 'true' } })).json()) as { access_token: string };
@@ -285,6 +309,17 @@ describe('loopback emulators', function () {
   describe('Azure DevOps REST with the real azure-devops-node-api', () => {
     const webApi = (org: string, key: string): azdev.WebApi => new azdev.WebApi(emu.devops.orgUrl(org), azdev.getBearerHandler(emu.tokenFor(key)));
     const status = (code: number, text: RegExp) => (err: Error & { statusCode?: number }) => err.statusCode === code && text.test(err.message);
+
+    it('treats organization names in any letter case as the same organization, and answers with its own spelling', async () => {
+      for (const spelling of ['MyOrg', 'myorg', 'MYORG']) {
+        const data = await webApi(spelling, UAMI_BUILD.key).connect();
+        assert.equal(data.authenticatedUser?.providerDisplayName, UAMI_BUILD.key, spelling);
+      }
+      const areas = (await (await fetch(`${emu.devops.orgUrl('myorg')}/_apis/ResourceAreas`)).json()) as { value: Array<{ locationUrl: string }> };
+      assert.ok(areas.value.every((a) => a.locationUrl === `${emu.devops.url}/MyOrg/`), 'the service keeps the spelling the organization was created with');
+      const repos = await (await webApi('MYORG', UAMI_BUILD.key).getGitApi()).getRepositories('platform');
+      assert.equal(repos[0]?.remoteUrl, `${emu.devops.url.replace('//', '//MyOrg@')}/MyOrg/Platform/_git/service`);
+    });
 
     it('connect() names the service principal; discovery and version negotiation work', async () => {
       const api = webApi(FABRIKAM.name, UAMI_BUILD.key);
@@ -436,6 +471,14 @@ describe('loopback emulators', function () {
       assert.equal(pushed.code, 0, pushed.stderr);
       const bare = emu.world.organizations[1].projects[0].repos[0].bareDir;
       assert.equal((await runGit(['-C', bare, 'rev-parse', 'refs/heads/topic'])).code, 0);
+    });
+
+    it('serves git for any spelling of an organization (and of _git)', async () => {
+      for (const [org, git_] of [['myorg', '_git'], ['MYORG', '_GIT']] as const) {
+        const r = await git([...bearer(UAMI_BUILD.key), 'ls-remote', `${emu.devops.url}/${org}/platform/${git_}/SERVICE`, 'HEAD']);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /^[0-9a-f]{40}\tHEAD$/m);
+      }
     });
 
     it('follows a submodule into another organization with the same token', async () => {

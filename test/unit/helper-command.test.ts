@@ -9,7 +9,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { helperCommand, helperPath, shellQuote } from '../../src/git/helper-command';
-import { gitConfigVariables } from '../../src/git/session';
+import { credentialEntries, gitConfigVariables, nodeHelperCommand } from '../../src/git/session';
 
 const TASK_GUID = '16bc36f0-420c-45d4-a942-52d4395534ad';
 const SESSION = 'miado-git-3f0e9a64-7f41-4b39-9d53-0d2b8c1f5a10.json';
@@ -108,8 +108,7 @@ describe('the credential helper command on Windows (Git for Windows runs it with
     const layout = WINDOWS[1]!;
     const cwd = mkdtempSync(path.join(root, 'git-win-'));
     fakeNode(cwd, helperPath(layout.node, 'win32'));
-    const command = helperCommand(layout.node, layout.script, layout.session, 'win32');
-    const recorded = credentialFill(cwd, command);
+    const recorded = credentialFill(cwd, nodeHelperCommand(layout.node, layout.script, layout.session, 'win32'));
     assert.deepEqual(recorded.argv.slice(1), [helperPath(layout.script, 'win32'), helperPath(layout.session, 'win32'), 'get']);
     assert.match(recorded.stdin, /^host=dev\.azure\.com$/m);
   });
@@ -135,7 +134,7 @@ describe('the credential helper command on Linux and macOS', () => {
       fakeNode(dir, node);
       const command = helperCommand(node, script, session, 'linux');
       for (const shell of SHELLS) assert.deepEqual(runShell(shell, dir, command).argv, [node, script, session, 'get'], shell);
-      if (!name.includes('\n')) assert.deepEqual(credentialFill(dir, command).argv, [node, script, session, 'get'], 'through git');
+      if (!name.includes('\n')) assert.deepEqual(credentialFill(dir, nodeHelperCommand(node, script, session, 'linux')).argv, [node, script, session, 'get'], 'through git');
     });
   }
 
@@ -150,9 +149,10 @@ describe('the credential helper command on Linux and macOS', () => {
 
 /**
  * `git credential fill` for https://dev.azure.com/contoso/… with an inherited helper in the global config (which must
- * not run) and the job's GIT_CONFIG_* entries: the empty reset, then `command`. Returns what our helper recorded.
+ * not run) and the job's GIT_CONFIG_* entries: the empty reset, then `helper` (as the session configures it, for `get`
+ * only). Returns what our helper recorded.
  */
-function credentialFill(cwd: string, command: string): Recorded {
+function credentialFill(cwd: string, helper: string): Recorded {
   const home = mkdtempSync(path.join(root, 'home-'));
   const inheritedLog = path.join(home, 'inherited.log');
   writeFileSync(path.join(home, '.gitconfig'), `[credential]\n\thelper = "!echo inherited >> '${inheritedLog}'; true"\n`);
@@ -161,7 +161,7 @@ function credentialFill(cwd: string, command: string): Recorded {
     PATH: process.env['PATH']!, HOME: home, XDG_CONFIG_HOME: path.join(home, '.config'), GIT_CONFIG_NOSYSTEM: '1',
     GIT_TERMINAL_PROMPT: '0', MI_HELPER_ARGV: log,
   };
-  for (const [name, value] of gitConfigVariables(0, ['https://dev.azure.com/contoso/'], command)) env[name] = value;
+  for (const [name, value] of gitConfigVariables(0, credentialEntries(['https://dev.azure.com'], [helper], true))) env[name] = value;
   const out = execFileSync('git', ['credential', 'fill'], { cwd, env, input: 'protocol=https\nhost=dev.azure.com\npath=contoso/Web/_git/app\n\n', encoding: 'utf8' });
   assert.match(out, /^password=recorded$/m);
   assert.throws(() => readFileSync(inheritedLog), /ENOENT/, 'the inherited helper was reset for this URL');

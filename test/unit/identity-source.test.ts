@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import fc from 'fast-check';
 import { ManagedIdentityApplication } from '@azure/msal-node';
-import { retryDelay } from '../../src/identity/managed-identity';
+import { retryDelay, spread } from '../../src/identity/managed-identity';
 import { createHttpHeaders, createPipelineRequest } from '@azure/core-rest-pipeline';
 import { environmentProxyApplies } from '../../src/identity/transport';
 import { detectIdentitySource, IDENTITY_VARIABLES, printableEndpoint, type SelectorKind, type SourceName } from '../../src/identity/source';
@@ -246,6 +246,21 @@ describe('identity retry decisions', () => {
     assert.deepEqual([0, 1, 2, 3, 4].map((n) => retryDelay(http(500), Array(n).fill(http(500)))), [500, 1_000, 2_000, 4_000, undefined]);
     assert.equal(retryDelay(http(410), [http(410)]), 2_000);
     for (const status of [400, 401, 403]) assert.equal(retryDelay(http(status), []), undefined);
+  });
+
+  it('keeps waiting out throttling as long as the deadline allows (the deadline, not a count, bounds it)', () => {
+    const throttled = (n: number, retryAfterMs?: number): Array<ReturnType<typeof http>> => Array<ReturnType<typeof http>>(n).fill(http(429, retryAfterMs));
+    assert.equal(retryDelay(http(429, 1_000), throttled(12, 1_000)), 1_000, 'Retry-After honoured on the 13th 429 too');
+    assert.equal(retryDelay(http(503, 1_000), Array(12).fill(http(503, 1_000))), 1_000);
+    assert.deepEqual([0, 1, 2, 3, 4, 9].map((n) => retryDelay(http(429), throttled(n))), [1_000, 2_000, 4_000, 8_000, 8_000, 8_000]);
+  });
+
+  it('spreads every wait between itself and 1.5 times itself, never below what the endpoint asked', () => {
+    assert.equal(spread(1_000, () => 0), 1_000);
+    assert.equal(spread(1_000, () => 0.999_999), 1_500);
+    const waits = Array.from({ length: 200 }, () => spread(1_000));
+    assert.ok(waits.every((w) => w >= 1_000 && w <= 1_500), 'within [1 s, 1.5 s]');
+    assert.ok(new Set(waits).size > 50, 'agents throttled together come back at different moments');
   });
 
   it('gives up quickly on refused connections and after one silent endpoint', () => {

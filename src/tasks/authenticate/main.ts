@@ -24,7 +24,8 @@ void runTask('Managed identity: Azure DevOps token', async (p, summary) => {
   publishToken(p, settings, token, names[0]?.displayName);
   summary.add('Secret variable', settings.variableName);
   if (settings.configureGit) {
-    const session = openGitSession(p, settings.tempDirectory, settings.identity, settings.organizations, settings.policy);
+    const held = { token: token.token, expiresOn: token.expiresOn.getTime() };
+    const session = await openGitSession(p, settings.tempDirectory, settings.identity, settings.organizations, settings.policy, held);
     p.saveState(StateKey.GitSession, session);
     summary.add('Git', 'later steps authenticate to these organizations until the job ends');
   }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 void runCleanup(async (p) => {
   const temp = p.variable('Agent.TempDirectory') ?? tmpdir();
   try {
-    closeGitSession(p, temp, p.loadState(StateKey.GitSession));
+    await closeGitSession(p, temp, p.loadState(StateKey.GitSession));
   } finally {
     removeFeedConfiguration(p, temp, p.loadState(StateKey.Feeds));
   }

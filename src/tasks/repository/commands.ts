@@ -30,8 +30,7 @@ async function connect(run: Run, ref: RepositoryRef): Promise<Connection> {
 
 /** Git may need the token for any Azure DevOps organization (submodules live anywhere in the tenant). */
 function gitAuth(run: Run): GitAuth {
-  const loopback = run.settings.policy.loopbackHosts.map((h) => `http://${h}/`);
-  return { token: run.token.token, prefixes: ['https://dev.azure.com/', 'https://*.visualstudio.com/', ...loopback] };
+  return { token: run.token.token, expiresOn: run.token.expiresOn.getTime(), policy: run.settings.policy, tempDir: run.settings.tempDirectory };
 }
 
 function git(run: Run): ReturnType<typeof createGit> {
@@ -48,7 +47,8 @@ export async function runCheckout(run: Run, s: CheckoutSettings): Promise<void> 
   const result = await checkout(g, { ...s, url: cloneUrl(s.repository), ref }, gitAuth(run), run.p);
   if (s.persistCredentials) {
     const targets = await persistTargets(g, result.path, s.repository.organization, result.submodules, run.settings.policy, run.p);
-    const entries = await persistCredentials(g, targets, run.settings.tempDirectory, run.settings.identity, run.settings.policy, run.p);
+    const held = { token: run.token.token, expiresOn: run.token.expiresOn.getTime() };
+    const entries = await persistCredentials(g, targets, run.settings.tempDirectory, run.settings.identity, run.settings.policy, run.p, held);
     const saved = JSON.parse(run.p.loadState(StateKey.PersistedCredentials) ?? '[]') as unknown[];
     run.p.saveState(StateKey.PersistedCredentials, JSON.stringify([...saved, ...entries]));
     run.p.info(`Later git commands in this clone${entries.length > 1 ? ' and its submodules' : ''} authenticate with the identity until the job ends.`);
