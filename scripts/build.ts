@@ -188,16 +188,23 @@ export function compileCacheKey(folder: string): string {
 }
 
 /**
- * The esbuild options of `<name>.js`, the file task.json (or git, for the credential helper) starts: it turns
- * on Node's compile cache for task version `key` (src/core/compile-cache.ts), then requires `<name>.bundle.js`,
+ * The esbuild options of `<name>.js`, the file task.json (or git, for the credential helper) starts: it drops the
+ * one Node warning bundling causes (src/core/node-warnings.ts), turns on Node's compile cache for task version
+ * `key` (src/core/compile-cache.ts), then requires `<name>.bundle.js`,
  * so that the bundle, and azure-identity.js when it is needed, are compiled from the cache. A few KB, compiled
  * without it.
  */
 export function startOptions(name: string, outfile: string, key: string): BuildOptions {
   const cache = join(__dirname, '..', 'src', 'core', 'compile-cache.ts');
+  const warnings = join(__dirname, '..', 'src', 'core', 'node-warnings.ts');
   return {
     stdin: {
-      contents: `require(${JSON.stringify(cache)}).startCompileCache(${JSON.stringify(key)});\nrequire(${JSON.stringify(`./${bundleFile(name)}`)});\n`,
+      contents: [
+        `require(${JSON.stringify(warnings)}).dropBundlingWarnings();`,
+        `require(${JSON.stringify(cache)}).startCompileCache(${JSON.stringify(key)});`,
+        `require(${JSON.stringify(`./${bundleFile(name)}`)});`,
+        '',
+      ].join('\n'),
       resolveDir: dirname(outfile),
       sourcefile: `${name}-start.js`,
       loader: 'js',

@@ -22,6 +22,15 @@ export function isTaskStep(step: Step): step is TaskStep {
 }
 
 /** Run a job of task and script steps as the Azure Pipelines agent would. */
+/**
+ * The agent's node20_1 binary when a job names none: $AGENT_RUNNER_NODE20 of the runner's own process (npm test sets
+ * it to the machine's Node 20 for both suites, so the Node 24 suite's agent still has a real Node 20), else the
+ * runner's own Node.
+ */
+export function agentNode20(): string {
+  return process.env['AGENT_RUNNER_NODE20'] || process.execPath;
+}
+
 export async function runJob(options: JobOptions): Promise<JobResult> {
   const job = await createJobContext(options);
   const instances = await createInstances(options.steps, job);
@@ -68,7 +77,7 @@ async function createJobContext(options: JobOptions): Promise<JobContext> {
     agentEnv,
     connection: { url: variables.get('System.TeamFoundationCollectionUri') ?? '', accessToken: systemToken },
     sink: { masker, jobLines: [], ...(echo ? { echo } : {}), debug: () => variables.get('System.Debug')?.toLowerCase() === 'true' },
-    nodePath: options.nodePath ?? process.execPath,
+    nodePath: options.nodePath ?? agentNode20(),
     ...(node24Path === undefined ? {} : { node24Path }),
     environmentOrder: versionAtLeast(agentVersion, VARIABLES_FIRST_SINCE) ? 'variables-first' : 'inputs-first',
     ...(options.stepTimeoutMs === undefined ? {} : { stepTimeoutMs: options.stepTimeoutMs }),

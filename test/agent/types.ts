@@ -46,7 +46,7 @@ export interface JobOptions {
   env?: Record<string, string>;
   /** Default: a new temp directory. */
   agentRoot?: string;
-  /** The agent's node20_1 binary (externals/node20_1/bin/node). Default: process.execPath. */
+  /** The agent's node20_1 binary (externals/node20_1/bin/node). Default: job.ts agentNode20(). */
   nodePath?: string;
   /**
    * The agent's node24 binary (externals/node24/bin/node). Default: $AGENT_RUNNER_NODE24 of the runner's own

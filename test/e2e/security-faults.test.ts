@@ -9,7 +9,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JobResult, Step } from '../agent/runner';
 import { FABRIKAM, matchRequest, serverErrorFault, throttlingFault, type DevOpsRequest, type RequestMatch } from '../emulators';
-import { harness, taskDir, type Harness } from './support';
+import { END_JOB_BROKER, harness, taskDir, type Harness } from './support';
 
 const TEMPLATES = `fabrikam/${FABRIKAM.project.name}/templates`;
 
@@ -132,7 +132,8 @@ describe('security: faults are survived, or fail cleanly without blind retries',
       h.emu.identity.faults.push({ ...fault, match: (r) => fault.match(r) && ++requests > 1 });
       const { result, matching } = await job([
         { task: auth, inputs: { organizations: 'fabrikam' } },
-        { script: `git clone --quiet "${templatesUrl()}" "$AGENT_TEMPDIRECTORY/t" && echo cloned` },
+        // Without the job's broker (which holds the task's good token), the helper asks the identity endpoint.
+        { script: `${END_JOB_BROKER}; git clone --quiet "${templatesUrl()}" "$AGENT_TEMPDIRECTORY/t" && echo cloned` },
       ], { match: (r) => r.auth.scheme !== null && !r.auth.valid });
       assert.equal(result.steps[0]!.result, 'Succeeded', result.log);
       assert.equal(result.steps[1]!.result, 'Failed', result.log);

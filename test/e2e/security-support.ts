@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseCommand, type JobResult, type VsoCommand } from '../agent/runner';
+import { agentNode20, parseCommand, type JobResult, type VsoCommand } from '../agent/runner';
 import { filesContaining, leakForms, leakedLines, type Harness } from './support';
 import { TOKEN_VARIABLES } from '../../src/feeds/job';
 
@@ -92,7 +92,7 @@ export function observe(exec = true): Observer {
       '',
     ].join('\n');
     nodePath = join(bin, 'node-traced');
-    writeFileSync(nodePath, attached(process.execPath));
+    writeFileSync(nodePath, attached(agentNode20()));
     writeFileSync(join(bin, 'bash'), strace('bash', which('bash')!));
     chmodSync(nodePath, 0o755);
     chmodSync(join(bin, 'bash'), 0o755);

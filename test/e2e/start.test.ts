@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runJob, type JobResult, type Step } from '../agent/runner';
+import { agentNode20, runJob, type JobResult, type Step } from '../agent/runner';
 import { startEmulators, type Emulators, type IdentitySource } from '../emulators';
 import { CACHE_FOLDER } from '../../src/core/compile-cache';
 import { node24Path } from '../../scripts/node24';
@@ -50,7 +50,10 @@ describe('task start: compile cache and what each step loads', function () {
       steps,
       variables: { ...jobVariables(emu), 'System.Debug': 'true' },
       env: { ...emu.env(), ...(options.source ? emu.identity.envFor(options.source) : {}), HOME: home },
+      // The Node under test as the agent's node20_1: naming a node24Path keeps the runner from turning on the Node 24
+      // knob of npm test's Node 24 suite (test/agent/job.ts), so both suites run each test on the Node it names.
       nodePath: options.nodePath ?? node24,
+      node24Path: node24,
     });
   const newHome = (): string => mkdtempSync(join(scratch, 'home-'));
 
@@ -108,7 +111,7 @@ describe('task start: compile cache and what each step loads', function () {
 
   it('Node 20: no cache, nothing written under HOME', async () => {
     const home = newHome();
-    const result = await job([authenticate()], home, { nodePath: process.execPath });
+    const result = await job([authenticate()], home, { nodePath: agentNode20() });
     assert.equal(result.result, 'Succeeded', result.log);
     assert.match(result.log, /##\[debug\]Compile cache: off, Node 20\.\S+ has no compile cache that concurrent processes can share/);
     assert.equal(existsSync(join(home, '.cache')), false);
@@ -124,17 +127,17 @@ describe('task start: compile cache and what each step loads', function () {
 
     for (const source of ['imds', 'appService'] as const) {
       it(`${source}: the task gets its token without azure-identity.js`, async () => {
-        const result = await job([authenticate(withoutLibrary)], newHome(), { source, nodePath: process.execPath });
+        const result = await job([authenticate(withoutLibrary)], newHome(), { source, nodePath: agentNode20() });
         assert.equal(result.result, 'Succeeded', result.log);
         assert.ok(result.variables.get(VAR)?.value);
       });
     }
 
     it('cloudShell: the task needs azure-identity.js (the library asks)', async () => {
-      const result = await job([authenticate(withoutLibrary)], newHome(), { source: 'cloudShell', nodePath: process.execPath });
+      const result = await job([authenticate(withoutLibrary)], newHome(), { source: 'cloudShell', nodePath: agentNode20() });
       assert.equal(result.result, 'Failed');
       assert.match(result.log, /azure-identity\.js/);
-      const intact = await job([authenticate()], newHome(), { source: 'cloudShell', nodePath: process.execPath });
+      const intact = await job([authenticate()], newHome(), { source: 'cloudShell', nodePath: agentNode20() });
       assert.equal(intact.result, 'Succeeded', intact.log);
     });
   });

@@ -92,6 +92,13 @@ export async function harness(options: EmulatorOptions = {}): Promise<Harness> {
 }
 
 /**
+ * A script line that ends this job's token broker (SIGTERM; it names its session file, which lives in this job's
+ * Agent.TempDirectory) and waits until it is gone, so the credential helpers of later git calls find no broker
+ * and ask the identity endpoint themselves, as they do when a broker never started or was killed.
+ */
+export const END_JOB_BROKER = 'pkill -TERM -f "git-broker.js $AGENT_TEMPDIRECTORY/"; while pgrep -f "git-broker.js $AGENT_TEMPDIRECTORY/" >/dev/null; do sleep 0.05; done';
+
+/**
  * Every string a token could leak as: itself, URL- and JSON-escaped, and base64 — of the token, of
  * `:token` and `ManagedIdentity:token`, and, through `base64Cores`, inside the base64 of any
  * `user:token` Basic header. Written out here rather than taken from src/agent/secrets.ts alone, so a

@@ -99,6 +99,15 @@ function runBackend(
   return new Promise((resolve) => {
     const child = spawn('git', ['http-backend'], { env });
     req.pipe(child.stdin);
+    // A client that goes away mid-request (a step killed at its timeout, a cancelled job) ends the request on the
+    // server too: without this the backend would wait for the rest of the body for ever (pipe() does not end
+    // stdin on an aborted request), and its upload-pack with it. The client may have gone already, while the
+    // access checks above were awaited: then 'close' has been emitted and will not come again.
+    const abandon = (): void => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    };
+    res.on('close', abandon);
+    if (req.socket.destroyed || res.closed) abandon();
     child.stdin.on('error', () => undefined); // the backend may stop reading early (e.g. 415)
     let head = Buffer.alloc(0);
     let started = false;

@@ -11,6 +11,7 @@ import { build } from 'esbuild';
 import { CACHE_FOLDER, OUTCOME_KEY, compileCacheRoot, describeCompileCache, enableCompileCache, untrustedReason, type CacheHost } from '../../src/core/compile-cache';
 import { startOptions } from '../../scripts/build';
 import { node24Path } from '../../scripts/node24';
+import { agentNode20 } from '../agent/runner';
 import { run } from '../e2e/support';
 
 const uid = process.getuid?.() ?? -1;
@@ -191,10 +192,37 @@ describe('compile cache (src/core/compile-cache.ts)', function () {
     });
 
     it('Node 20: runs as before, with no cache and nothing written', async function () {
-      if (Number(process.versions.node.split('.')[0]) >= 22) this.skip(); // the tests run on the machine's Node 20
-      const result = await start(process.execPath, dir);
+      // The machine's Node 20 ($AGENT_RUNNER_NODE20 in npm test's Node 24 suite).
+      const node20 = agentNode20();
+      if (node20 === process.execPath && Number(process.versions.node.split('.')[0]) >= 22) this.skip();
+      const result = await start(node20, dir);
       assert.deepEqual([result.status, result.stdout.trim(), result.stderr], [0, '{"sum":49,"status":"off"}', '']);
       assert.equal(existsSync(join(dir, '.cache')), false);
+    });
+
+    it('drops the url.parse deprecation a bundle causes on Node 24 (src/core/node-warnings.ts), and no other warning', async () => {
+      const probe = mkdtempSync(join(tmpdir(), 'node-warnings-task-'));
+      try {
+        writeFileSync(join(probe, 'main.bundle.js'), [
+          "require('node:url').parse('https://dev.azure.com/contoso/');",
+          "process.emitWarning('a deprecation of our own', 'DeprecationWarning', 'DEP0999');",
+          "process.emitWarning('an experimental feature', { type: 'ExperimentalWarning', code: 'EXP1' });",
+          "console.log('done');",
+        ].join('\n'));
+        await build(startOptions('main', join(probe, 'main.js'), 'Probe-1.2.3'));
+        // Without the start file, Node 24 prints DEP0169 for the bundle's call: what the start file keeps out of the log.
+        const bare = await run(node24, [join(probe, 'main.bundle.js')], { PATH: process.env['PATH'] ?? '', HOME: dir });
+        assert.match(bare.stderr, /\[DEP0169\]/);
+        for (const nodePath of [node24, agentNode20()]) {
+          const result = await run(nodePath, [join(probe, 'main.js')], { PATH: process.env['PATH'] ?? '', HOME: dir });
+          assert.equal(result.stdout, 'done\n', result.stderr);
+          assert.doesNotMatch(result.stderr, /DEP0169|url\.parse/);
+          assert.match(result.stderr, /\[DEP0999\] DeprecationWarning: a deprecation of our own/);
+          assert.match(result.stderr, /ExperimentalWarning: an experimental feature/);
+        }
+      } finally {
+        rmSync(probe, { recursive: true, force: true });
+      }
     });
   });
 });
