@@ -30,10 +30,10 @@
  * `benchStart()` and `startReport()` are used by `npm run bench` (`--only start`).
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { installVsix, runJob } from '../test/agent/runner';
+import { agentNode20, installVsix, packagedVsix, runJob } from '../test/agent/runner';
 import { jobVariables } from '../test/e2e/support';
 import { scrubbedEnv, startEmulators, type Emulators } from '../test/emulators';
 import { writeSession } from '../src/git/session';
@@ -66,7 +66,7 @@ export interface StartSeries {
 
 export interface StartBenchOptions {
   readonly runs?: number;
-  /** The .vsix to install. Default the only one in dist/. */
+  /** The .vsix to install. Default the emulator flavour, dist/test/*.vsix (the release build refuses the loopback emulators). */
   readonly vsix?: string;
   readonly nodes?: readonly NodeLine[];
   readonly log?: (line: string) => void;
@@ -160,7 +160,7 @@ class Series {
 export async function benchStart(options: StartBenchOptions = {}): Promise<StartSeries[]> {
   const runs = options.runs ?? 7;
   const log = options.log ?? (() => undefined);
-  const vsix = options.vsix ?? join('dist', readdirSync('dist').find((f) => f.endsWith('.vsix')) ?? '');
+  const vsix = options.vsix ?? packagedVsix('emulator');
   const scratch = mkdtempSync(join(tmpdir(), 'bench-start-'));
   const emu: Emulators = await startEmulators();
   const out: StartSeries[] = [];
@@ -184,7 +184,7 @@ export async function benchStart(options: StartBenchOptions = {}): Promise<Start
     };
 
     for (const node of options.nodes ?? ['20', '24'] as const) {
-      const nodePath = node === '20' ? process.execPath : node24Path();
+      const nodePath = node === '20' ? agentNode20() : node24Path();
       const nodeVersion = (await timedNode(nodePath, ['--version'], scrubbedEnv(), '')).stdout.trim();
       let count = 0;
       const cpuFile = (): string => join(scratch, `cpu-${count++}`);
