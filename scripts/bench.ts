@@ -24,6 +24,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { packagedVsix } from '../test/agent/install';
 import { runProcess } from '../test/agent/step-process';
 import { RSS_FILE_ENV, RSS_PROBE } from '../test/agent/task-step';
 import type { JobResult, StepResult } from '../test/agent/types';
@@ -483,8 +484,9 @@ async function benchList(h: Harness, c: Collector, runs: number): Promise<Record
   return details;
 }
 
+/** `vsix`: the package's path relative to the checkout (dist/x.vsix), which is also its row's name. */
 function bundleSizes(taskDirs: Map<string, string>, vsix: string): Record<string, number> {
-  const sizes: Record<string, number> = { [`dist/${vsix}`]: statSync(join('dist', vsix)).size };
+  const sizes: Record<string, number> = { [vsix]: statSync(vsix).size };
   for (const [name, dir] of [...taskDirs].sort()) {
     for (const file of readdirSync(dir).filter((f) => f.endsWith('.js')).sort()) sizes[`${name}V1/${file}`] = statSync(join(dir, file)).size;
   }
@@ -552,8 +554,7 @@ async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
-  const vsix = readdirSync('dist').find((f) => f.endsWith('.vsix'));
-  if (!vsix) throw new Error('dist/*.vsix is missing: run `npm run bench` (it builds and packages first).');
+  const vsix = packagedVsix('release');
   const h = await harness();
   const c = new Collector();
   const details: Record<string, unknown> = {
