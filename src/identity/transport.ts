@@ -15,7 +15,6 @@
  */
 import { createHttpHeaders, createPipelineRequest, type HttpClient, type HttpHeaders, type PipelineRequest, type PipelineResponse } from '@azure/core-rest-pipeline';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 
 export type TransportFailure = 'refused' | 'reset' | 'unreachable' | 'dns' | 'connect timeout' | 'response timeout' | 'aborted' | 'other';
 
@@ -124,16 +123,18 @@ export class DirectTransport implements HttpClient {
     }
   }
 
-  private exchange(request: PipelineRequest): Promise<{ status: number; headers: HttpHeaders; text: string }> {
+  private async exchange(request: PipelineRequest): Promise<{ status: number; headers: HttpHeaders; text: string }> {
     const url = new URL(request.url);
     const headers = request.headers.toJSON({ preserveCase: true });
     // We do not decompress; ask for an identity-encoded answer.
     for (const name of Object.keys(headers)) if (name.toLowerCase() === 'accept-encoding') delete headers[name];
     const body = typeof request.body === 'string' || request.body instanceof Uint8Array ? request.body : undefined;
     if (request.body !== undefined && request.body !== null && body === undefined) {
-      return Promise.reject(new Error('identity transport: unsupported request body type'));
+      throw new Error('identity transport: unsupported request body type');
     }
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    // node:https (with tls) takes ~10 ms to load, and most identity endpoints are plain http (IMDS, App Service,
+    // Arc): loaded only for an https endpoint, so it is not on the way to the first token request.
+    const send = url.protocol === 'https:' ? (await import('node:https')).request : httpRequest;
     return new Promise((resolve, reject) => {
       let settled = false;
       const timers: { connect?: NodeJS.Timeout; response?: NodeJS.Timeout } = {};
