@@ -12,8 +12,9 @@
  *   never silently, and adding a `get<Name>Api()` call to a src/ file bundles that client again. (So
  *   Authenticate's main.bundle.js, which only asks connectionData, carries neither GitApi nor CoreApi.)
  * - Modules that only rare paths use are loaded on first use instead of at start (LAZY_MODULES): the proxy
- *   agents (only with a proxy), qs (typed-rest-client's own query parameters, which node-api never passes) and
- *   zlib (typed-rest-client gunzips answers only when they come gzipped, and nothing the tasks send asks for that).
+ *   agents (only with a proxy), qs (typed-rest-client's own query parameters, which node-api never passes),
+ *   zlib (typed-rest-client gunzips answers only when they come gzipped, and nothing the tasks send asks for that)
+ *   and q (task-lib's ToolRunner, which the tasks do not use).
  * - Node defines `FormData` as a lazy global whose first read loads undici (~20 ms). @typespec/ts-http-runtime
  *   reads it on every request (`typeof FormData !== "undefined" && body instanceof FormData`). The bundles
  *   see a stand-in instead that asks the real class only about values that are FormData objects.
@@ -143,6 +144,9 @@ export const LAZY_MODULES: ReadonlyArray<{ readonly importer: RegExp; readonly m
   { importer: /typed-rest-client[\\/]Util\.js$/, module: /^qs$/ },
   // Only to gunzip an answer sent with Content-Encoding: gzip, which nothing the bundles call asks for.
   { importer: /typed-rest-client[\\/]Util\.js$/, module: /^zlib$/ },
+  // task-lib's ToolRunner makes its promises with q (`Q.defer()` in its exec methods), which the tasks never call
+  // (src/git/runner.ts runs git itself): ~3 ms of every task step's start on Node 24.
+  { importer: /azure-pipelines-task-lib[\\/]toolrunner\.js$/, module: /^q$/ },
 ];
 
 const LAZY_NAMESPACE = 'lazy';

@@ -194,6 +194,13 @@ util.decompressGzippedContent(gzipped, 'utf-8').then((text) => console.log(text)
     assert.equal(result.stdout.trim(), '{"ok":1}');
   });
 
+  it('task-lib\'s ToolRunner still runs a tool with its promise library q loaded on first use', async () => {
+    const result = await bundleAndRun(`import * as tl from 'azure-pipelines-task-lib/task';
+tl.tool(process.execPath).arg(['-e', 'process.exit(3)']).exec({ silent: true, ignoreReturnCode: true } as never).then((code) => console.log('tool exit', code));`, new Set());
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /^tool exit 3$/m);
+  });
+
   it('keeps of @azure/core-rest-pipeline only the headers and request the identity transport uses (no logger, no policies)', async () => {
     const result = await build({ ...bundleOptions('src/tasks/credential-helper.ts', join(dir, 'helper.js'), new Set(['locationsapi'])), write: false });
     const kept = Object.entries(Object.values(result.metafile.outputs)[0]!.inputs)
