@@ -3,11 +3,11 @@
  * with the PACKAGED tasks through the agent-like runner.
  *
  * - submodules: a later step's plain `git clone --recurse-submodules` of a repository with 20 submodules across two
- *   organizations, after ManagedIdentityAuthenticate@1 set git up (our helpers and the job's token broker), against
+ *   organizations, after ManagedIdentityAuthenticate@1 set git up (our helpers, and the job's token broker the first request starts), against
  *   the same clone with a static `credential.helper=store` file holding the token (the fastest thing git has, and
  *   what the extension exists to avoid). Alternating, one discarded warm-up pair; the budget is the ratio of the
  *   medians (≤ 1.3). One more clone of each kind runs with GIT_TRACE2_EVENT to count the credential helpers git
- *   started; the identity endpoint's requests are counted during the timed clones.
+ *   started; the identity endpoint's requests are counted over the job's clones.
  * - agents: 8 jobs at once (8 agents on one VM, sharing its IMDS), each authenticating then running 25 git
  *   operations (ls-remote, alternating two organizations), against IMDS throttling scaled to this machine
  *   (AGENTS.limits below; Microsoft documents 20 token requests a second and 5 at once per VM). Reports failed jobs
@@ -131,8 +131,13 @@ export interface SubmodulesResult {
   /** Credential helper processes git started for one clone (from GIT_TRACE2_EVENT), by kind. */
   readonly helperInvocations: Readonly<Record<string, number>>;
   readonly storeInvocations: Readonly<Record<string, number>>;
-  /** Identity endpoint requests per timed clone with our helpers (median). */
-  readonly identityRequestsPerCheckout: number;
+  /**
+   * Identity endpoint requests of all the job's clones with our helpers (the authenticate step's own excluded): the
+   * first clone's helper asks once and starts the job's broker with that token, which answers everything after.
+   */
+  readonly identityRequestsForClones: number;
+  /** How many clones with our helpers the job ran (warm-up and traced one included). */
+  readonly helperClones: number;
   readonly failure?: string;
 }
 
@@ -191,8 +196,9 @@ export async function benchSubmodules(h: Harness, runs: number): Promise<Submodu
       ratio: median(helperMs) / median(storeMs),
       helperInvocations: countHelpers(safeRead(events('helper'))),
       storeInvocations: countHelpers(safeRead(events('store'))),
-      // The authenticate step's own request(s) are not the checkouts': spread what is left over them.
-      identityRequestsPerCheckout: Math.max(0, identityAt[0]! - 1) / (runs + 2),
+      // The authenticate step's own request is not the clones'.
+      identityRequestsForClones: Math.max(0, identityAt[0]! - 1),
+      helperClones: runs + 2,
       ...(failed ? { failure: `${failed.displayName}: ${failed.errors[0] ?? failed.log.slice(-3).join(' | ')}` } : {}),
     };
     return result;
@@ -249,7 +255,7 @@ export function describeGit(result: { submodules?: SubmodulesResult; agents?: Ag
     lines.push(s.failure
       ? `submodules: FAILING (${s.failure})`
       : `clone with ${s.submodules} submodules in two organizations: ${s.helperMedianMs.toFixed(0)} ms with the job's helpers vs ${s.storeMedianMs.toFixed(0)} ms with credential.helper=store: ${s.ratio.toFixed(2)} × (budget ≤ ${SUBMODULE_BUDGET}: ${s.ratio <= SUBMODULE_BUDGET ? 'met' : 'MISSED'}); ` +
-        `helpers per clone: ${kinds(s.helperInvocations)} (store: ${kinds(s.storeInvocations)}); identity requests per clone: ${s.identityRequestsPerCheckout.toFixed(1)}`);
+        `helpers per clone: ${kinds(s.helperInvocations)} (store: ${kinds(s.storeInvocations)}); identity requests: ${s.identityRequestsForClones} for the job's ${s.helperClones} clones (the first one's helper starts the job's broker)`);
   }
   const a = result.agents;
   if (a) {

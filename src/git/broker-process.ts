@@ -1,7 +1,7 @@
 /**
- * The job's token broker as a process of its own (broker.ts holds the logic): started detached by the step
- * that obtained the token, which hands the token over on the broker's stdin (never argv, never a file), and
- * ended by the post-job step. It also ends on its own when the session file disappears (the post-job step,
+ * The job's token broker as a process of its own (broker.ts holds the logic): started detached by the first
+ * credential helper of the session that had to ask the identity endpoint (credential-helper.ts), which hands the
+ * token it got over on the broker's stdin (never argv, never a file), and ended by the post-job step. It also ends on its own when the session file disappears (the post-job step,
  * or the agent emptying its temp directory), when it has been idle for as long as its first token was valid,
  * and on SIGTERM/SIGINT. The agent kills a job's leftover processes at job end anyway: every process a job
  * starts carries VSTS_PROCESS_LOOKUP_ID, and the worker's FinalizeJob kills those still running
@@ -26,12 +26,12 @@ const START_TIMEOUT_MS = 10_000;
 
 /**
  * Starts the broker for a session and hands it the token on its stdin (the kernel keeps the few bytes in the pipe
- * until the broker reads them, even after this process has ended). The broker is detached: it outlives the step,
- * holds none of the step's output streams (the agent waits for those to close), and does not keep the step's event
- * loop alive. The step does not wait for it to listen (that would add a Node start to every authenticate step):
- * until it does, and should it never, the helpers ask the identity endpoint themselves, and a broker that cannot
- * listen takes itself out of the session. With `wait`, resolves when it listens and rejects with the reason it
- * did not (tests).
+ * until the broker reads them, even after this process has ended). The broker is detached: it outlives the helper
+ * and its git, holds none of their output streams (git and the agent wait for those to close), and does not keep the
+ * caller's event loop alive. The caller does not wait for it to listen (that would add a Node start to the git
+ * request): until it does, and should it never, the helpers ask the identity endpoint themselves, and a broker that
+ * cannot listen takes itself out of the session. With `wait`, resolves when it listens and rejects with the reason
+ * it did not (tests).
  */
 export function startBroker(sessionFile: string, token: HeldToken, script = brokerScriptPath(), options: { wait?: boolean } = {}): Promise<number> {
   return new Promise((resolve, reject) => {

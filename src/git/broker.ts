@@ -28,7 +28,7 @@ export interface HeldToken {
 
 export interface BrokerOptions {
   readonly scope: CredentialScope;
-  /** The token to start with, already registered as a secret by the step that obtained it. */
+  /** The token to start with, already registered as a secret by whoever obtained it (the helper that started the broker, or a task step). */
   readonly initial: HeldToken;
   /** Gets a new token; absent: the broker never renews (it serves one step's token for that step's git). */
   readonly renew?: () => Promise<HeldToken>;

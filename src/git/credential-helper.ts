@@ -2,17 +2,21 @@
  * The git credential helper later steps run (`git credential-<helper> get`). It reads git's request on
  * stdin, checks the URL belongs to the job's session (organization names in any letter case), and answers
  * with the job's token: from the job's token broker (broker.ts) while it runs, else fresh from the managed
- * identity. Every token it hands out is first registered with the agent as a secret, with every form something
+ * identity. The first helper of a session that had to ask the identity endpoint starts the session's broker
+ * with that token (once per session: session.ts claimBrokerStart), so the job's later git requests cost no
+ * identity request and no Node start. Every token it hands out is first registered with the agent as a secret, with every form something
  * could print, on stderr, which git passes through to the step's output where the agent reads logging commands.
  * It never writes the token anywhere else but to git on stdout, and answers nothing once the session file is
  * gone. It must not import azure-pipelines-task-lib: it does not run under the agent.
  */
+import { dirname } from 'node:path';
 import { getAzureDevOpsToken } from '../identity/managed-identity';
 import { neutralize, type Log } from '../core/log';
 import { isTokenHost } from '../devops/organizations';
 import { askBroker } from './broker';
 import { credentialAnswer, HELPER_USERNAME, inScope, parseCredentialRequest, requestUrl, scopeNames } from './credential-protocol';
-import { readSession } from './session';
+import type { HeldToken } from './broker';
+import { claimBrokerStart, readSession, removeBrokerDirectory, rewriteSession } from './session';
 
 export { HELPER_USERNAME, parseCredentialRequest };
 
@@ -22,6 +26,11 @@ export interface HelperIo {
   warn(text: string): void;
   /** Registers a value with the agent as a secret (a `##vso[task.setsecret]` line on stderr). */
   register(value: string): void;
+  /**
+   * Starts the session's broker with a token already registered (broker-process.ts startBroker, which does not wait
+   * for it to listen). Absent: this helper never starts one.
+   */
+  startBroker?(sessionFile: string, token: HeldToken): Promise<unknown>;
 }
 
 /** Every form of a token something could print, so the agent masks them all (it masks exact values only). */
@@ -85,11 +94,23 @@ export async function runCredentialHelper(args: readonly string[], io: HelperIo)
     return 1;
   }
   const log: Log = { info: () => undefined, debug: () => undefined, warn: (m) => io.warn(m) };
+  let held: HeldToken;
   try {
     const { token, expiresOn } = await getAzureDevOpsToken(session.selector, log, { direct: true });
-    return hand(token, credentialAnswer(token, expiresOn.getTime()));
+    held = { token, expiresOn: expiresOn.getTime() };
   } catch (err) {
     io.warn(`${PREFIX} ${neutralize(err instanceof Error ? err.message : String(err))}`);
     return 1;
   }
+  const code = hand(held.token, credentialAnswer(held.token, held.expiresOn));
+  // Registered with the agent by hand() above, so git's own cache client may be given this token too.
+  if (code === 0 && session.broker && io.startBroker && claimBrokerStart(sessionFile)) {
+    await io.startBroker(sessionFile, held).catch((err: unknown) => {
+      io.warn(`${PREFIX} could not start the job's git token broker (${neutralize(err instanceof Error ? err.message : String(err))}); ` +
+        'later git requests ask the identity endpoint each time instead.');
+      removeBrokerDirectory(dirname(sessionFile), session.broker);
+      if (readSession(sessionFile)) rewriteSession(sessionFile, { ...session, broker: undefined });
+    });
+  }
+  return code;
 }

@@ -1,17 +1,17 @@
 /**
- * Wires the job's git to our credential helpers (see session.ts): the session file, the job's token broker
- * (broker-process.ts) holding the token the step already registered, then the GIT_CONFIG_* job variables.
- * `closeGitSession` is the post-job half.
+ * Wires the job's git to our credential helpers (see session.ts): the session file, the address of the job's
+ * token broker (broker-process.ts), then the GIT_CONFIG_* job variables. The step starts no process: the first
+ * credential request that the broker cannot answer reaches our helper, which asks the identity endpoint and
+ * starts the broker with that token (credential-helper.ts). `closeGitSession` is the post-job half.
  */
 import { join } from 'node:path';
 import type { IdentitySelector } from '../identity/managed-identity';
 import type { Log } from '../core/log';
 import type { HostPolicy, Organization } from '../devops/organizations';
-import type { HeldToken } from './broker';
-import { startBroker, stopBroker } from './broker-process';
+import { stopBroker } from './broker-process';
 import {
   brokerAddress, cacheHelperCommand, credentialEntries, credentialHosts, gitConfigVariables, isSessionPath, isSocketAddress,
-  newSessionFile, nodeHelperCommand, readSession, removeBrokerDirectory, removeSession, rewriteSession, writeSession, type GitSession,
+  newSessionFile, nodeHelperCommand, readSession, removeBrokerDirectory, removeSession, writeSession,
 } from './session';
 
 export interface JobVariables extends Log {
@@ -32,36 +32,26 @@ export interface OpenedSession {
 }
 
 /**
- * Writes a session file for these URL prefixes and, given a token, starts the session's broker with it. When
- * the broker cannot start, the session goes on without one (the helper then asks the identity endpoint on each
- * request) and `log` says why.
+ * Writes a session file for these URL prefixes, with the address where the session's broker will listen (a
+ * private folder for its socket; nothing listens yet), and returns the helpers git is to ask.
+ *
+ * Why the step does not start the broker itself, with the token it holds: starting any process from Node costs
+ * the step 20-30 ms on a small agent (measured on 2 cores: the fork and exec block the step ~7 ms, and the new
+ * process competes with the step for the CPU until it ends; scripts/bench-start.ts), on every authenticate step,
+ * whether or not the job runs git. Started by the first helper that needs it, the broker costs one identity request
+ * per job instead, on the first git request, and only in jobs that use git.
  */
-export async function openSession(
-  tempDir: string, selector: IdentitySelector, prefixes: readonly string[], policy: HostPolicy, token: HeldToken | undefined, log: Log,
-): Promise<OpenedSession> {
+export function openSession(tempDir: string, selector: IdentitySelector, prefixes: readonly string[], policy: HostPolicy): OpenedSession {
   const file = newSessionFile(tempDir);
-  let broker = token ? brokerAddress(tempDir) : undefined;
-  const session = (b: string | undefined): GitSession => ({ version: 2, selector, prefixes, policy, ...(b ? { broker: b } : {}) });
-  writeSession(tempDir, session(broker), file);
-  if (broker && token) {
-    try {
-      await startBroker(file, token, undefined, { wait: false });
-    } catch (err) {
-      log.warn(`Could not start the job's git token broker (${err instanceof Error ? err.message : String(err)}); later git commands ask the identity endpoint for each request instead.`);
-      removeBrokerDirectory(tempDir, broker);
-      broker = undefined;
-      rewriteSession(file, session(undefined));
-    }
-  }
-  const helpers = [...(broker && isSocketAddress(broker) ? [cacheHelperCommand(broker)] : []), nodeHelperCommand(process.execPath, helperScriptPath(), file)];
+  const broker = brokerAddress(tempDir);
+  writeSession(tempDir, { version: 2, selector, prefixes, policy, broker }, file);
+  const helpers = [...(isSocketAddress(broker) ? [cacheHelperCommand(broker)] : []), nodeHelperCommand(process.execPath, helperScriptPath(), file)];
   return { file, helpers, prefixes };
 }
 
 /** Opens a session for these organizations and returns the session file to remove after the job. */
-export async function openGitSession(
-  job: JobVariables, tempDir: string, selector: IdentitySelector, orgs: readonly Organization[], policy: HostPolicy, token?: HeldToken,
-): Promise<string> {
-  const opened = await openSession(tempDir, selector, orgs.flatMap((org) => org.gitPrefixes), policy, token, job);
+export function openGitSession(job: JobVariables, tempDir: string, selector: IdentitySelector, orgs: readonly Organization[], policy: HostPolicy): string {
+  const opened = openSession(tempDir, selector, orgs.flatMap((org) => org.gitPrefixes), policy);
   const existing = Number.parseInt(job.variable('GIT_CONFIG_COUNT') ?? process.env['GIT_CONFIG_COUNT'] ?? '0', 10);
   const entries = credentialEntries(credentialHosts(opened.prefixes), opened.helpers, true);
   for (const [name, value] of gitConfigVariables(Number.isFinite(existing) ? existing : 0, entries)) {

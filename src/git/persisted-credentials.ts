@@ -1,14 +1,13 @@
 /**
  * persistCredentials for a checked-out clone and its submodules: each .git/config gets our credential helpers
  * (commands and a session-file path, never a token) for its own organization's hosts, so later git commands
- * there keep working: from the token broker this step starts with its token while it runs, else with fresh
- * tokens from the identity endpoint. Like the job-wide helpers (session.ts), they are set per host with
+ * there keep working: from the session's token broker once the first of them has started it, else with fresh
+ * tokens from the identity endpoint (job.ts openSession). Like the job-wide helpers (session.ts), they are set per host with
  * `useHttpPath` and check the organization without regard to case. The post-job step removes the entries,
  * ends the broker and removes the session file.
  */
 import { existsSync } from 'node:fs';
 import type { Git } from './runner';
-import type { HeldToken } from './broker';
 import { endSession, openSession } from './job';
 import { credentialEntries, credentialHosts } from './session';
 import type { IdentitySelector } from '../identity/managed-identity';
@@ -48,12 +47,12 @@ export async function persistTargets(
   return targets;
 }
 
-/** Writes one session file, starts its broker, and writes the helpers into each target's .git/config; undoes what it did if a step fails. */
+/** Writes one session file and the helpers into each target's .git/config; undoes what it did if a step fails. */
 export async function persistCredentials(
-  git: Git, targets: readonly PersistTarget[], tempDir: string, selector: IdentitySelector, policy: HostPolicy, log: Log, token?: HeldToken,
+  git: Git, targets: readonly PersistTarget[], tempDir: string, selector: IdentitySelector, policy: HostPolicy, log: Log,
 ): Promise<PersistedCredential[]> {
   const prefixes = [...new Set(targets.flatMap((t) => t.prefixes))];
-  const session = await openSession(tempDir, selector, prefixes, policy, token, log);
+  const session = openSession(tempDir, selector, prefixes, policy);
   const entries: PersistedCredential[] = [];
   try {
     for (const target of targets) {

@@ -12,7 +12,7 @@
  * the session themselves, without regard to case (credential-protocol.ts `inScope`).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { IdentitySelector } from '../identity/managed-identity';
@@ -159,9 +159,29 @@ export function isSessionPath(tempDir: string, file: string): boolean {
   return target.startsWith(root) && target.slice(root.length).startsWith(SESSION_PREFIX) && !target.slice(root.length).includes(sep);
 }
 
-/** Deletes a session file, but only one of ours inside the temp directory. Idempotent. */
+/**
+ * Claims the start of a session's broker: true for exactly one caller per session (the file beside the session,
+ * created with O_EXCL, decides), false for every later or concurrent one and when the claim cannot be made (the
+ * session is gone). One start per session: should that broker end or never listen, the helpers ask the identity
+ * endpoint themselves for the rest of the job rather than start brokers again.
+ */
+export function claimBrokerStart(file: string): boolean {
+  try {
+    closeSync(openSync(brokerClaimPath(file), 'wx', 0o600));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function brokerClaimPath(file: string): string {
+  return `${file}.broker`;
+}
+
+/** Deletes a session file (and its broker claim), but only one of ours inside the temp directory. Idempotent. */
 export function removeSession(tempDir: string, file: string): boolean {
   if (!isSessionPath(tempDir, file)) return false;
   rmSync(resolve(file), { force: true });
+  rmSync(brokerClaimPath(resolve(file)), { force: true });
   return true;
 }

@@ -9,6 +9,8 @@ async function main(): Promise<void> {
     write: (text) => process.stdout.write(text),
     warn: (text) => process.stderr.write(`${text}\n`),
     register: (value) => process.stderr.write(`${setSecretCommand(value)}\n`),
+    // Loaded only here (child_process and the broker's code): most helper runs never start a broker.
+    startBroker: async (sessionFile, token) => (await import('../git/broker-process.js')).startBroker(sessionFile, token),
   });
   // An identity request abandoned at its deadline may hold the event loop open.
   setTimeout(() => process.exit(), 50).unref();

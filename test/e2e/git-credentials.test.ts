@@ -162,20 +162,31 @@ describe('git credentials of the tasks (packaged, through the agent-like runner)
   });
 
   describe('the job\'s token broker', () => {
-    it('ends with the post-job step: the agent finds no leftover process to kill', async () => {
+    const templates = (): string => h.emu.devops.cloneUrl('fabrikam', FABRIKAM.project.name, FABRIKAM.templates.name).replace(/\/\/[^@/]+@/, '//');
+    // This job's broker names its session file, under this job's temp directory (other jobs may run meanwhile).
+    const brokers = 'pgrep -f "git-broker.js $AGENT_TEMPDIRECTORY/" | wc -l';
+
+    it('starts with the job\'s first git request, not with the step; later requests cost no identity request; it ends with the post-job step', async () => {
+      const issued = h.emu.tokens.issued.length;
       const result = await h.run([
         { task: auth, inputs: { organizations: 'fabrikam' } },
-        // This job's broker names its session file, under this job's temp directory (other jobs may run meanwhile).
-        { script: 'pgrep -f "git-broker.js $AGENT_TEMPDIRECTORY/" | wc -l' },
+        { script: `echo "before git: $(${brokers})"` },
+        { script: `git ls-remote "${templates()}" HEAD >/dev/null && echo "after git: $(${brokers})" && for i in 1 2 3 4 5; do git ls-remote "${templates()}" HEAD >/dev/null || exit 1; done && echo done` },
       ]);
       assert.equal(result.result, 'Succeeded', result.log);
-      assert.match(result.steps[1]!.log.join('\n'), /^1$/m, 'one broker ran during the job');
+      assert.match(result.steps[1]!.log.join('\n'), /before git: 0$/m, 'the authenticate step started no process');
+      assert.match(result.steps[2]!.log.join('\n'), /after git: 1$/m, 'the first git request started one broker');
+      assert.match(result.log, /^done$/m);
+      assert.equal(h.emu.tokens.issued.length - issued, 2, 'the step\'s token and the first git request\'s; the next five asked the broker');
       assert.doesNotMatch(result.log, /Terminate orphan process/);
       assert.equal(processesWith(result.variables.get('VSTS_PROCESS_LOOKUP_ID')!.value).length, 0);
     });
 
     it('when no post-job step runs, the agent\'s orphan cleanup ends it, as the real agent does', async () => {
-      const result = await h.run([{ task: auth, inputs: { organizations: 'fabrikam' } }], { skipPostJobSteps: true });
+      const result = await h.run([
+        { task: auth, inputs: { organizations: 'fabrikam' } },
+        { script: `git ls-remote "${templates()}" HEAD >/dev/null` },
+      ], { skipPostJobSteps: true });
       assert.equal(result.result, 'Succeeded', result.log);
       // The name is the process's comm, as the agent reads it: Node 24 renames its main thread, and so the process, 'MainThread'.
       assert.match(result.log, /Terminate orphan process: pid \(\d+\) \((node|MainThread)\)/);

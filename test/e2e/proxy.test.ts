@@ -55,8 +55,8 @@ describe('proxy: Azure DevOps through the agent’s proxy, identity endpoints ne
     const repo = h.emu.devops.cloneUrl('fabrikam', 'Shared Tools', 'templates').replace(/\/\/[^@/]+@/, '//');
     const result = await h.run([
       { task, inputs: { clientId: UAMI_BUILD.clientId, organizations: 'contoso\nfabrikam' } },
-      // First through the job's broker (the task's own token), then, with the broker gone, through the helper's own
-      // identity request: that one must go direct too.
+      // The first git request's helper asks the identity endpoint (and starts the job's broker); with the broker gone,
+      // the second's asks again: those requests must go direct too.
       { script: `git ls-remote "${repo}" refs/heads/main && ${END_JOB_BROKER} && git ls-remote "${repo}" refs/heads/main` },
     ], { env: proxyEnv, variables: { 'Agent.ProxyUrl': proxy.url } });
 
@@ -75,7 +75,7 @@ describe('proxy: Azure DevOps through the agent’s proxy, identity endpoints ne
     // The identity endpoint: never through the proxy, from the task or from the credential helper git ran.
     assert.deepEqual(seen.filter((r) => r.host === identityHost), [], 'no request to the identity endpoint passed through the proxy');
     const direct = h.emu.identity.requests.slice(identityBefore);
-    assert.ok(direct.length >= 2, `the task and, with the broker gone, the credential helper asked the identity endpoint directly (${direct.length})`);
+    assert.ok(direct.length >= 3, `the task and the credential helper of each git request asked the identity endpoint directly (${direct.length})`);
     assert.ok(direct.every((r) => r.query['client_id'] === UAMI_BUILD.clientId));
     assert.equal(result.steps[1]!.result, 'Succeeded', result.steps[1]!.log.join('\n'));
     assert.match(result.steps[1]!.raw, /refs\/heads\/main/);

@@ -65,37 +65,39 @@ describe('security: faults are survived, or fail cleanly without blind retries',
     }
 
     it('the job\'s token broker renewing for a later step survives a 500 and a reset too', async () => {
-      // The task's own token request passes; the renewal's first two requests fail.
+      // The task's token request and the first git request's (which starts the job's broker) pass; the renewal's first two fail.
       h.emu.tokens.lifetimeSeconds = 4;
       let requests = 0;
       h.emu.identity.faults.push(
-        { match: () => ++requests > 1, status: 500, body: { error: 'server_error' } },
-        { match: () => requests > 1, resetConnection: true },
+        { match: () => ++requests > 2, status: 500, body: { error: 'server_error' } },
+        { match: () => requests > 2, resetConnection: true },
       );
       const { result, identityRequests } = await job([
         { task: auth, inputs: { organizations: 'fabrikam' } },
-        { script: `sleep 3; git clone --quiet "${templatesUrl()}" "$AGENT_TEMPDIRECTORY/t" && echo cloned` },
+        { script: `git ls-remote "${templatesUrl()}" HEAD >/dev/null && sleep 3 && git clone --quiet "${templatesUrl()}" "$AGENT_TEMPDIRECTORY/t" && echo cloned` },
       ]);
       assert.equal(result.result, 'Succeeded', result.log);
       assert.match(result.log, /cloned/);
-      assert.ok(identityRequests >= 4, `${identityRequests} identity requests`);
+      assert.ok(identityRequests >= 5, `${identityRequests} identity requests`);
       survived += 2;
     });
 
     it('with the broker gone, the credential helper asks the identity endpoint itself and survives a 500 and a reset', async () => {
       let requests = 0;
       h.emu.identity.faults.push(
-        { match: () => ++requests > 1, status: 500, body: { error: 'server_error' } },
-        { match: () => requests > 1, resetConnection: true },
+        { match: () => ++requests > 2, status: 500, body: { error: 'server_error' } },
+        { match: () => requests > 2, resetConnection: true },
       );
       const { result, identityRequests } = await job([
         { task: auth, inputs: { organizations: 'fabrikam' } },
-        // This job's broker (its session file is under this agent's temp directory) is killed.
-        { script: `kill $(pgrep -f "git-broker.js $AGENT_TEMPDIRECTORY/") && sleep 0.5 && git clone --quiet "${templatesUrl()}" "$AGENT_TEMPDIRECTORY/t" && echo cloned` },
+        // The first git request starts the job's broker; it is killed (its session file is under this agent's temp
+        // directory), and the clone's helper asks the identity endpoint: the broker is started once per job.
+        { script: `git ls-remote "${templatesUrl()}" HEAD >/dev/null && kill $(pgrep -f "git-broker.js $AGENT_TEMPDIRECTORY/") && sleep 0.5 && git clone --quiet "${templatesUrl()}" "$AGENT_TEMPDIRECTORY/t" && echo cloned` },
       ]);
       assert.equal(result.result, 'Succeeded', result.log);
       assert.match(result.log, /cloned/);
-      assert.ok(identityRequests >= 4, `${identityRequests} identity requests`);
+      assert.ok(identityRequests >= 5, `${identityRequests} identity requests`);
+      assert.equal((result.log.match(/Managed identity credential helper: could not start/g) ?? []).length, 0);
       survived += 2;
     });
   });
@@ -132,7 +134,7 @@ describe('security: faults are survived, or fail cleanly without blind retries',
       h.emu.identity.faults.push({ ...fault, match: (r) => fault.match(r) && ++requests > 1 });
       const { result, matching } = await job([
         { task: auth, inputs: { organizations: 'fabrikam' } },
-        // Without the job's broker (which holds the task's good token), the helper asks the identity endpoint.
+        // The first git request of the job has no broker to ask: the helper asks the identity endpoint.
         { script: `${END_JOB_BROKER}; git clone --quiet "${templatesUrl()}" "$AGENT_TEMPDIRECTORY/t" && echo cloned` },
       ], { match: (r) => r.auth.scheme !== null && !r.auth.valid });
       assert.equal(result.steps[0]!.result, 'Succeeded', result.log);

@@ -178,9 +178,11 @@ describe('security: no token leaks, in any scenario of either task', function ()
         const { result } = await scan({
           steps: [
             { task: auth, inputs: { organizations: 'contoso\nfabrikam' } },
-            { script: `sleep 3; git clone --quiet "${templatesUrl()}" "$AGENT_TEMPDIRECTORY/renewed" && printf 'protocol=http\\nhost=${host}\\npath=fabrikam/x\\n\\n' | git credential fill`, env: VERBOSE_SCRIPT_ENV },
+            // The first git request gets a token for the job's broker (the helper asks the identity endpoint and starts it);
+            // three seconds later that 4-second token is due for renewal, which the broker does for the clone.
+            { script: `git ls-remote "${templatesUrl()}" HEAD >/dev/null && sleep 3; git clone --quiet "${templatesUrl()}" "$AGENT_TEMPDIRECTORY/renewed" && printf 'protocol=http\\nhost=${host}\\npath=fabrikam/x\\n\\n' | git credential fill`, env: VERBOSE_SCRIPT_ENV },
           ],
-          tokens: 2,
+          tokens: 3,
           // `git credential fill` prints the renewed token: the agent masks it, because the helper registered it first.
           maskedAfterRegistration: true,
         });

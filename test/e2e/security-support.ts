@@ -72,19 +72,18 @@ export function observe(exec = true): Observer {
   let node24Path: string | undefined;
   const tracers = join(logs, 'tracers');
   if (tracesExec) {
-    const strace = (name: string, target: string): string =>
-      `#!/bin/sh\nexec "${STRACE}" -f -qq --seccomp-bpf -e trace=execve -s 1000000 -o "${logs}/${name}-$$.strace" -- "${target}" "$@"\n`;
-    // A task step may start a detached process that outlives it (the job's git token broker), and strace -f
-    // runs until every traced process has ended: as the step's parent it would hold the step open. So node
-    // starts stopped, strace attaches to it from the side, and the wrapper waits for node alone.
-    const attached = (target: string): string => [
+    // A step may start a detached process that outlives it (the job's git token broker, which the first credential
+    // helper git runs in a script starts), and strace -f runs until every traced process has ended: as the step's
+    // parent it would hold the step open. So node and bash start stopped, strace attaches to them from the side, and
+    // the wrapper waits for the step's own process alone.
+    const attached = (target: string, comm: string): string => [
       '#!/bin/sh',
       `sh -c 'kill -STOP $$; exec "$0" "$@"' "${target}" "$@" &`,
       'pid=$!',
-      `"${STRACE}" -f -qq -e trace=execve -s 1000000 -o "${logs}/node-$pid.strace" -p "$pid" </dev/null >/dev/null 2>&1 &`,
+      `"${STRACE}" -f -qq -e trace=execve -s 1000000 -o "${logs}/${comm}-$pid.strace" -p "$pid" </dev/null >/dev/null 2>&1 &`,
       `echo $! >> "${tracers}"`,
-      // Continue it once strace holds it, until it has become node (a SIGCONT that came before its SIGSTOP is lost).
-      'until [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = node ] || ! kill -0 "$pid" 2>/dev/null; do',
+      // Continue it once strace holds it, until it has become the target (a SIGCONT that came before its SIGSTOP is lost).
+      `until [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = ${comm} ] || ! kill -0 "$pid" 2>/dev/null; do`,
       '  grep -Eq "^TracerPid:[[:space:]]*[1-9]" "/proc/$pid/status" 2>/dev/null && kill -CONT "$pid" 2>/dev/null',
       '  sleep 0.01',
       'done',
@@ -92,14 +91,14 @@ export function observe(exec = true): Observer {
       '',
     ].join('\n');
     nodePath = join(bin, 'node-traced');
-    writeFileSync(nodePath, attached(agentNode20()));
-    writeFileSync(join(bin, 'bash'), strace('bash', which('bash')!));
+    writeFileSync(nodePath, attached(agentNode20(), 'node'));
+    writeFileSync(join(bin, 'bash'), attached(which('bash')!, 'bash'));
     chmodSync(nodePath, 0o755);
     chmodSync(join(bin, 'bash'), 0o755);
     const node24 = process.env['AGENT_RUNNER_NODE24'];
     if (node24) {
       node24Path = join(bin, 'node24-traced');
-      writeFileSync(node24Path, attached(node24));
+      writeFileSync(node24Path, attached(node24, 'node'));
       chmodSync(node24Path, 0o755);
     }
   }

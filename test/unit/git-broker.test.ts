@@ -12,7 +12,8 @@ import { TokenBroker, askBroker, type HeldToken } from '../../src/git/broker';
 import { startBroker, stopBroker } from '../../src/git/broker-process';
 import { inScope, requestUrl, parseCredentialRequest } from '../../src/git/credential-protocol';
 import {
-  brokerAddress, cacheHelperCommand, credentialEntries, credentialHosts, gitConfigVariables, nodeHelperCommand, readSession, removeBrokerDirectory, writeSession,
+  brokerAddress, cacheHelperCommand, claimBrokerStart, credentialEntries, credentialHosts, gitConfigVariables, nodeHelperCommand, readSession, removeBrokerDirectory,
+  removeSession, writeSession,
 } from '../../src/git/session';
 import { parseOrganization, type HostPolicy } from '../../src/devops/organizations';
 
@@ -255,5 +256,16 @@ describe('credential helper and broker as git and a step run them', function () 
     const address = brokerAddress(temp);
     const session = writeSession(temp, { version: 2, prefixes: [], policy: LOOPBACK, broker: address });
     await assert.rejects(startBroker(session, { token: '', expiresOn: 0 }, tsEntry(dir, 'src/tasks/git-broker.ts'), { wait: true }), /no token on stdin/);
+  });
+
+  it('a broker is started once per session, also by helpers that ask at the same time; after the session is removed, so is its mark', () => {
+    const temp = mkdtempSync(join(dir, 'temp-'));
+    const session = writeSession(temp, { version: 2, prefixes: [], policy: LOOPBACK, broker: brokerAddress(temp) });
+    const claims = [1, 2, 3, 4].map(() => claimBrokerStart(session));
+    assert.deepEqual(claims, [true, false, false, false]);
+    assert.ok(existsSync(`${session}.broker`));
+    assert.equal(removeSession(temp, session), true);
+    assert.ok(!existsSync(`${session}.broker`), 'the post-job step removes the mark with the session');
+    assert.equal(claimBrokerStart(join(temp, 'gone', 'miado-git-x.json')), false, 'no claim where the session cannot be');
   });
 });

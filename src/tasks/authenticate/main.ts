@@ -24,8 +24,7 @@ void runTask('Managed identity: Azure DevOps token', async (p, summary) => {
   publishToken(p, settings, token, names[0]?.displayName);
   summary.add('Secret variable', settings.variableName);
   if (settings.configureGit) {
-    const held = { token: token.token, expiresOn: token.expiresOn.getTime() };
-    const session = await openGitSession(p, settings.tempDirectory, settings.identity, settings.organizations, settings.policy, held);
+    const session = openGitSession(p, settings.tempDirectory, settings.identity, settings.organizations, settings.policy);
     p.saveState(StateKey.GitSession, session);
     summary.add('Git', 'later steps authenticate to these organizations until the job ends');
   }

@@ -47,8 +47,7 @@ export async function runCheckout(run: Run, s: CheckoutSettings): Promise<void> 
   const result = await checkout(g, { ...s, url: cloneUrl(s.repository), ref }, gitAuth(run), run.p);
   if (s.persistCredentials) {
     const targets = await persistTargets(g, result.path, s.repository.organization, result.submodules, run.settings.policy, run.p);
-    const held = { token: run.token.token, expiresOn: run.token.expiresOn.getTime() };
-    const entries = await persistCredentials(g, targets, run.settings.tempDirectory, run.settings.identity, run.settings.policy, run.p, held);
+    const entries = await persistCredentials(g, targets, run.settings.tempDirectory, run.settings.identity, run.settings.policy, run.p);
     const saved = JSON.parse(run.p.loadState(StateKey.PersistedCredentials) ?? '[]') as unknown[];
     run.p.saveState(StateKey.PersistedCredentials, JSON.stringify([...saved, ...entries]));
     run.p.info(`Later git commands in this clone${entries.length > 1 ? ' and its submodules' : ''} authenticate with the identity until the job ends.`);
