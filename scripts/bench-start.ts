@@ -1,7 +1,7 @@
 /**
  * How long the packaged tasks take to start and do their work, next to an empty Node task, on Node 20 and on
  * Node 24 (the agent runs a task on Node 24 when task.json declares the Node24 handler and the agent enables it),
- * with Node's compile cache cold and warm (src/core/compile-cache.ts).
+ * with the bundles' code cache cold and warm (src/core/compile-cache.ts).
  *
  * The subjects:
  * - Authenticate main: the PACKAGED ManagedIdentityAuthenticate@1 (organizations contoso, verify true, IMDS) through

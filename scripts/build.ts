@@ -20,8 +20,8 @@
  *   see a stand-in instead that asks the real class only about values that are FormData objects.
  *
  * - Each entry is two files: `<name>.bundle.js`, the bundle, and `<name>.js` (what task.json and git start), a
- *   few KB that turn on Node's compile cache in a per-user directory (src/core/compile-cache.ts) and then require
- *   the bundle, so that Node 24 reads the bundles' compiled code from there instead of parsing them again.
+ *   few KB that run the bundle through a V8 code cache in a per-user directory (src/core/compile-cache.ts), so
+ *   that Node reads the bundles' compiled code from there instead of parsing and compiling them again.
  *
  * @azure/identity (with msal, ≈ 400 KB) is its own file in each task folder, azure-identity.js, required
  * only when a token is asked of the library: the git credential helper asks IMDS and App Service directly
@@ -37,6 +37,7 @@
  * folder from MIADO_EMULATOR_ARC_TOKENS_DIR (emulatorArcKeyFolder below). The build refuses to finish when a release
  * bundle still holds either.
  */
+import { createHash } from 'node:crypto';
 import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -193,20 +194,20 @@ export function compileCacheKey(folder: string): string {
 
 /**
  * The esbuild options of `<name>.js`, the file task.json (or git, for the credential helper) starts: it drops the
- * one Node warning bundling causes (src/core/node-warnings.ts), turns on Node's compile cache for task version
- * `key` (src/core/compile-cache.ts), then requires `<name>.bundle.js`,
- * so that the bundle, and azure-identity.js when it is needed, are compiled from the cache. A few KB, compiled
- * without it.
+ * one Node warning bundling causes (src/core/node-warnings.ts), then runs `<name>.bundle.js` through the code
+ * cache of task version `key` (src/core/compile-cache.ts runBundle), so that the bundle is compiled from the
+ * cache. A few KB, compiled without it.
  */
 export function startOptions(name: string, outfile: string, key: string): BuildOptions {
   const cache = join(__dirname, '..', 'src', 'core', 'compile-cache.ts');
+  // Tells builds of the bundle (already written beside the start file) apart in the cache's file names.
+  const build = createHash('sha256').update(readFileSync(join(dirname(outfile), bundleFile(name)))).digest('hex').slice(0, 16);
   const warnings = join(__dirname, '..', 'src', 'core', 'node-warnings.ts');
   return {
     stdin: {
       contents: [
         `require(${JSON.stringify(warnings)}).dropBundlingWarnings();`,
-        `require(${JSON.stringify(cache)}).startCompileCache(${JSON.stringify(key)});`,
-        `require(${JSON.stringify(`./${bundleFile(name)}`)});`,
+        `require(${JSON.stringify(cache)}).runBundle(${JSON.stringify(key)}, require('node:path').join(__dirname, ${JSON.stringify(bundleFile(name))}), ${JSON.stringify(build)});`,
         '',
       ].join('\n'),
       resolveDir: dirname(outfile),
@@ -317,6 +318,9 @@ export function bundleOptions(
     format: 'cjs',
     minify: true,
     legalComments: 'none',
+    // import() becomes require(): the start file runs the bundle as a vm.Script (src/core/compile-cache.ts), where a
+    // real dynamic import would need a module loader of its own.
+    supported: { 'dynamic-import': false },
     inject: [LAZY_GLOBALS],
     plugins: [
       lazyGlobals, lazyModules, unusedModules(usedClients), ...(identityInline ? [] : [identityApart, pipelineWithoutSideEffects]),

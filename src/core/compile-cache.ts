@@ -1,41 +1,48 @@
 /**
- * Node's on-disk compile cache for the task bundles (`module.enableCompileCache`), turned on by the small
- * file task.json and git start (main.js, post.js, credential-helper.js; scripts/build.ts) before it loads the
- * bundle. A task step and every git credential request is a fresh Node process that parses the same few
- * hundred KB of JavaScript; with the cache, V8 reads what it compiled last time instead.
+ * A code cache for the task bundles, kept by the small start file task.json and git start (main.js, post.js,
+ * credential-helper.js, git-broker.js; scripts/build.ts) before it runs the bundle. A task step and every git
+ * credential request is a fresh Node process that parses and compiles the same few hundred KB of JavaScript;
+ * with the cache, V8 reads what it compiled last time instead.
+ *
+ * Why not Node's own `module.enableCompileCache` (which this file used up to 1.2.0): Node saves V8's code cache
+ * right after compiling a module, before it runs, so it holds the top-level code only; every function the task
+ * then calls is compiled again on each run (measured on Node 24 for the authenticate step: 8-13 ms of CPU more
+ * than with a cache taken after the run, scripts/bench-start.ts), and Node 20 has no such cache at all. Here the
+ * start file compiles the bundle as a `vm.Script` with the cached data, runs it as CommonJS, and, when there was
+ * no usable cache, asks V8 for one at exit (`script.createCachedData()`), which then holds every function the run
+ * compiled. Node 20 and 24 alike.
  *
  * Where: per user, outside the task folder (which the agent may share or mount read-only), per task version:
  * `$XDG_CACHE_HOME` (or `~/.cache`) on Linux, `~/Library/Caches` on macOS, then
- * `managed-identity-azure-devops/node-compile-cache/<Task>-<version>/`; Node adds a folder per Node version, CPU
- * architecture, V8 flags and uid inside it (src/compile_cache.cc GetCacheVersionTag).
+ * `managed-identity-azure-devops/node-compile-cache/<Task>-<version>/`, one file per bundle, build of that bundle
+ * (a hash of its content, computed by the build), Node version and CPU architecture. V8 checks the rest itself
+ * (its version and flags, and the source's length) and rejects data that does not match, which is then rewritten.
  *
  * It holds compiled code, never a token or anything read from the pipeline. Whoever can write to it can make
  * the task run their code, so it is used only when the directory is owned by the user running the task and
  * nobody else can write to it or replace any folder on its path (each ancestor owned by that user or root and
  * not writable by group or others, unless sticky like /tmp). Otherwise, and on Windows (whose ACLs cannot be
- * checked cheaply), the task runs without it: slower, never different.
- *
- * Node itself makes the cache safe to share and to lose: entries are written to a temporary file and renamed
- * (so concurrent agents of one user never read half a file), carry a CRC of the source and of the cache, and
- * are recompiled and rewritten when either does not match (a corrupted or stale entry costs one cold start).
- * That atomic write came with `module.flushCompileCache` (Node 22.10 / 23.0, nodejs/node#54971), so the
- * cache is turned on only where that function exists; Node 20 has neither and runs as before.
- * `NODE_DISABLE_COMPILE_CACHE=1` turns it off (Node's own switch); a cache Node was already given through
- * `NODE_COMPILE_CACHE` is left as it is.
+ * checked cheaply), the bundle is simply required: slower, never different. A cache file is written to a
+ * temporary file of its own and renamed, so concurrent agents of one user never read half a file; a damaged or
+ * foreign one is rejected by V8 and costs one start without cache. `NODE_DISABLE_COMPILE_CACHE=1` turns it off.
  *
  * Nothing here may throw or print: the credential helper's stdout is git's protocol.
  */
-import nodeModule from 'node:module';
-import { mkdirSync, realpathSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, isAbsolute, join } from 'node:path';
+import { basename, dirname, isAbsolute, join } from 'node:path';
+import { Script } from 'node:vm';
 
 /** The folder under the user's cache directory. */
 export const CACHE_FOLDER = join('managed-identity-azure-devops', 'node-compile-cache');
 
 export type CompileCacheOutcome =
-  | { readonly status: 'enabled'; readonly directory: string }
+  | { readonly status: 'enabled'; readonly directory: string; readonly file?: string; readonly use?: CacheUse }
   | { readonly status: 'off'; readonly reason: string; readonly directory?: string };
+
+/** What a run did with its cache file: read it, or (none yet, or V8 rejected it) write one at exit. */
+export type CacheUse = 'read' | 'written at exit' | 'rejected, rewritten at exit';
 
 /** What this module needs to know about the process; the real one by default. */
 export interface CacheHost {
@@ -44,12 +51,6 @@ export interface CacheHost {
   /** The effective user id (-1 where there is none, i.e. Windows). */
   readonly uid: number;
   readonly home: string;
-}
-
-interface CompileCacheApi {
-  enableCompileCache?: (dir: string) => { status: number; message?: string; directory?: string };
-  flushCompileCache?: () => void;
-  constants?: { compileCacheStatus?: Record<string, number> };
 }
 
 function realHost(): CacheHost {
@@ -99,16 +100,12 @@ export function untrustedReason(dir: string, uid: number): string | undefined {
 }
 
 /**
- * Turns on Node's compile cache for the rest of this process in the directory of task `key` (e.g.
- * `ManagedIdentityAuthenticate-1.1.0`), when it is available and safe; never throws.
+ * The cache directory of task `key` (e.g. `ManagedIdentityAuthenticate-1.1.0`), created privately, when a cache is
+ * wanted and the directory is safe; never throws.
  */
-export function enableCompileCache(key: string, host: CacheHost = realHost(), api: CompileCacheApi = nodeModule as CompileCacheApi): CompileCacheOutcome {
+export function cacheDirectory(key: string, host: CacheHost = realHost()): CompileCacheOutcome {
   try {
-    if (typeof api.enableCompileCache !== 'function' || typeof api.flushCompileCache !== 'function') {
-      return { status: 'off', reason: `Node ${process.versions.node} has no compile cache that concurrent processes can share (Node ≥ 22.10)` };
-    }
     if (host.env['NODE_DISABLE_COMPILE_CACHE']) return { status: 'off', reason: 'NODE_DISABLE_COMPILE_CACHE is set' };
-    if (host.env['NODE_COMPILE_CACHE']) return { status: 'off', reason: 'NODE_COMPILE_CACHE is set: Node uses that directory' };
     const where = compileCacheRoot(host);
     if ('reason' in where) return { status: 'off', reason: where.reason };
     const directory = join(where.root, key);
@@ -119,23 +116,65 @@ export function enableCompileCache(key: string, host: CacheHost = realHost(), ap
     }
     const untrusted = untrustedReason(directory, host.uid);
     if (untrusted) return { status: 'off', reason: `${untrusted}; compiled code is never read from where another user could write`, directory };
-    const result = api.enableCompileCache(directory);
-    const statuses = api.constants?.compileCacheStatus ?? {};
-    if (result.status === statuses['ENABLED']) return { status: 'enabled', directory };
-    return { status: 'off', reason: result.message ?? `Node answered status ${result.status}`, directory };
+    return { status: 'enabled', directory };
   } catch (err) {
     return { status: 'off', reason: `unexpected error: ${err instanceof Error ? err.message : String(err)}` };
   }
 }
 
+/** The cache file of one bundle build on this Node. */
+export function cacheFileName(bundle: string, build: string): string {
+  return `${basename(bundle)}.${build}.node-${process.versions.node}-${process.arch}.v8cache`;
+}
+
+/** Writes V8's code cache of a script that has run, atomically; never throws. */
+function writeCache(file: string, script: Script): void {
+  const temporary = `${file}.${process.pid}.tmp`;
+  try {
+    writeFileSync(temporary, script.createCachedData(), { mode: 0o600 });
+    renameSync(temporary, file);
+  } catch {
+    rmSync(temporary, { force: true });
+  }
+}
+
+/**
+ * Runs the bundle at `bundle` (an absolute path) as the CommonJS module it is, through the cache of task `key`
+ * when there is one (see the header); `build` tells builds of the bundle apart (scripts/build.ts). The outcome is
+ * kept for compileCacheOutcome().
+ */
+export function runBundle(key: string, bundle: string, build: string, host: CacheHost = realHost()): void {
+  const found = cacheDirectory(key, host);
+  const keep = (outcome: CompileCacheOutcome): void => {
+    (globalThis as Record<symbol, unknown>)[OUTCOME] = outcome;
+  };
+  if (found.status === 'off') {
+    keep(found);
+    createRequire(bundle)(bundle);
+    return;
+  }
+  const file = join(found.directory, cacheFileName(bundle, build));
+  let cached: Buffer | undefined;
+  try {
+    cached = readFileSync(file);
+  } catch {
+    cached = undefined;
+  }
+  // The function Node wraps a CommonJS module in, on the source's first line so that line numbers stay as they are.
+  const source = `(function (exports, require, module, __filename, __dirname) { ${readFileSync(bundle, 'utf8')}\n})`;
+  const script = new Script(source, { filename: bundle, ...(cached ? { cachedData: cached } : {}) });
+  const use: CacheUse = !cached ? 'written at exit' : script.cachedDataRejected ? 'rejected, rewritten at exit' : 'read';
+  if (use !== 'read') process.once('exit', () => writeCache(file, script));
+  keep({ status: 'enabled', directory: found.directory, file, use });
+  const run = script.runInThisContext() as (exports: object, require: NodeJS.Require, module: object, filename: string, dirname: string) => void;
+  const module = { exports: {}, filename: bundle, id: bundle, loaded: false };
+  run.call(module.exports, module.exports, createRequire(bundle), module, bundle, dirname(bundle));
+  module.loaded = true;
+}
+
 /** The global registry key under which the start file leaves its outcome for the bundle. */
 export const OUTCOME_KEY = 'managed-identity-azure-devops.compile-cache';
 const OUTCOME = Symbol.for(OUTCOME_KEY);
-
-/** Turns the cache on (enableCompileCache) and keeps the outcome for compileCacheOutcome(). */
-export function startCompileCache(key: string): void {
-  (globalThis as Record<symbol, unknown>)[OUTCOME] = enableCompileCache(key);
-}
 
 /** What startCompileCache did in this process, for a debug line; undefined when the process did not start through it. */
 export function compileCacheOutcome(): CompileCacheOutcome | undefined {
@@ -145,5 +184,5 @@ export function compileCacheOutcome(): CompileCacheOutcome | undefined {
 /** One line for the debug log. */
 export function describeCompileCache(outcome: CompileCacheOutcome | undefined): string {
   if (!outcome) return 'Compile cache: not started (the task was not run from its start file).';
-  return outcome.status === 'enabled' ? `Compile cache: ${outcome.directory}.` : `Compile cache: off, ${outcome.reason}.`;
+  return outcome.status === 'enabled' ? `Compile cache: ${outcome.file ?? outcome.directory}${outcome.use ? ` (${outcome.use})` : ''}.` : `Compile cache: off, ${outcome.reason}.`;
 }

@@ -1,14 +1,14 @@
 /**
  * How the packaged tasks start (scripts/build.ts start files, src/core/compile-cache.ts), run like the agent runs
- * them: on Node 24 the bundles are compiled from a per-user cache under HOME, outside the task folder, which holds
- * no secret and which concurrent agents of one user share; a corrupted cache or one that others could write to
- * changes nothing but speed; on Node 20 nothing is cached. And IMDS and App Service tokens never load
+ * them: on Node 24 and 20 the bundles are compiled from a per-user cache under HOME, outside the task folder, which
+ * holds no secret and which concurrent agents of one user share; a corrupted cache or one that others could write to
+ * changes nothing but speed. And IMDS and App Service tokens never load
  * azure-identity.js (src/identity/direct.ts), while the other sources do.
  */
 import assert from 'node:assert/strict';
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { agentNode20, runJob, type JobResult, type Step } from '../agent/runner';
 import { startEmulators, type Emulators, type IdentitySource } from '../emulators';
 import { CACHE_FOLDER } from '../../src/core/compile-cache';
@@ -63,11 +63,13 @@ describe('task start: compile cache and what each step loads', function () {
     const result = await job([authenticate(), { script: 'git ls-remote "$(System.CollectionUri)Web/_git/app" HEAD' }], home);
     assert.equal(result.result, 'Succeeded', result.log);
     const dir = join(home, '.cache', CACHE_FOLDER, cacheKey(auth));
-    assert.match(result.log, new RegExp(`##\\[debug\\]Compile cache: ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.`));
+    assert.match(result.log, new RegExp(`##\\[debug\\]Compile cache: ${join(dir, 'main.bundle.js.').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[0-9a-f]{16}\\.node-24\\.\\S+\\.v8cache \\(written at exit\\)\\.`));
     const files = filesUnder(dir);
-    // main.bundle.js, credential-helper.bundle.js and post.bundle.js each leave an entry (keyed by file path).
-    assert.ok(files.length >= 3, `cache entries: ${files.join(', ')}`);
-    assert.ok(files.every((f) => f.includes(`${join(dir, 'v24.')}`)), 'inside the folder of this Node version');
+    // main.bundle.js, credential-helper.bundle.js and post.bundle.js each leave a file (named by bundle, build and Node).
+    // (and the job's broker, which the helper started, one of git-broker.bundle.js when it has ended).
+    const cached = files.map((f) => /^(.+\.bundle\.js)\.[0-9a-f]{16}\.node-24\.[^/]*\.v8cache$/.exec(basename(f))?.[1]);
+    for (const bundle of ['credential-helper.bundle.js', 'main.bundle.js', 'post.bundle.js']) assert.ok(cached.includes(bundle), `${bundle}: ${files.join(', ')}`);
+    assert.ok(cached.every(Boolean), files.join(', '));
     assert.equal(statSync(dir).mode & 0o077, 0, 'private to the user');
     assert.deepEqual(readdirSync(auth).sort(), taskFiles, 'nothing written into the task folder');
     const token = result.variables.get(VAR)!.value;
@@ -109,12 +111,13 @@ describe('task start: compile cache and what each step loads', function () {
     assert.deepEqual(filesUnder(root), []);
   });
 
-  it('Node 20: no cache, nothing written under HOME', async () => {
+  it('Node 20: the same cache, in files of its own, read on the next run', async () => {
     const home = newHome();
     const result = await job([authenticate()], home, { nodePath: agentNode20() });
     assert.equal(result.result, 'Succeeded', result.log);
-    assert.match(result.log, /##\[debug\]Compile cache: off, Node 20\.\S+ has no compile cache that concurrent processes can share/);
-    assert.equal(existsSync(join(home, '.cache')), false);
+    assert.match(result.log, /##\[debug\]Compile cache: \S+main\.bundle\.js\.[0-9a-f]{16}\.node-20\.\S+\.v8cache \(written at exit\)\./);
+    const again = await job([authenticate()], home, { nodePath: agentNode20() });
+    assert.match(again.log, /##\[debug\]Compile cache: \S+main\.bundle\.js\.[0-9a-f]{16}\.node-20\.\S+\.v8cache \(read\)\./);
   });
 
   describe('azure-identity.js is loaded only for sources the task does not ask directly', () => {

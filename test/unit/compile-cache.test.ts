@@ -8,7 +8,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { CACHE_FOLDER, OUTCOME_KEY, compileCacheRoot, describeCompileCache, enableCompileCache, untrustedReason, type CacheHost } from '../../src/core/compile-cache';
+import { CACHE_FOLDER, OUTCOME_KEY, cacheDirectory, compileCacheRoot, describeCompileCache, untrustedReason, type CacheHost } from '../../src/core/compile-cache';
 import { startOptions } from '../../scripts/build';
 import { node24Path } from '../../scripts/node24';
 import { agentNode20 } from '../agent/runner';
@@ -82,49 +82,31 @@ describe('compile cache (src/core/compile-cache.ts)', function () {
     });
   });
 
-  describe('enableCompileCache', () => {
-    const api = (): { calls: string[]; api: Parameters<typeof enableCompileCache>[2] } => {
-      const calls: string[] = [];
-      return {
-        calls,
-        api: {
-          enableCompileCache: (d: string) => { calls.push(d); return { status: 1, directory: d }; },
-          flushCompileCache: () => undefined,
-          constants: { compileCacheStatus: { FAILED: 0, ENABLED: 1, ALREADY_ENABLED: 2, DISABLED: 3 } },
-        },
-      };
-    };
-
-    it('creates the task version directory privately and hands it to Node', () => {
-      const fake = api();
-      const outcome = enableCompileCache('ManagedIdentityAuthenticate-1.1.0', host({ home: dir }), fake.api);
+  describe('cacheDirectory', () => {
+    it('creates the task version directory privately', () => {
+      const outcome = cacheDirectory('ManagedIdentityAuthenticate-1.1.0', host({ home: dir }));
       const expected = join(dir, '.cache', CACHE_FOLDER, 'ManagedIdentityAuthenticate-1.1.0');
       assert.deepEqual(outcome, { status: 'enabled', directory: expected });
-      assert.deepEqual(fake.calls, [expected]);
       assert.equal(untrustedReason(expected, uid), undefined);
       assert.equal(describeCompileCache(outcome), `Compile cache: ${expected}.`);
+      assert.equal(describeCompileCache({ status: 'enabled', directory: expected, file: join(expected, 'x.v8cache'), use: 'read' }), `Compile cache: ${join(expected, 'x.v8cache')} (read).`);
     });
 
-    it('does not hand Node a directory others could write', () => {
+    it('does not use a directory others could write', () => {
       const root = join(dir, '.cache', CACHE_FOLDER);
       mkdirSync(root, { recursive: true });
       chmodSync(root, 0o777);
-      const fake = api();
-      const outcome = enableCompileCache('T-1.0.0', host({ home: dir }), fake.api);
+      const outcome = cacheDirectory('T-1.0.0', host({ home: dir }));
       assert.equal(outcome.status, 'off');
       assert.match(describeCompileCache(outcome), /node-compile-cache is writable by group or others \(mode 0777\); compiled code is never read from where another user could write/);
-      assert.deepEqual(fake.calls, []);
     });
 
-    it('stays off without an atomic cache (Node < 22.10), when switched off, when it cannot create the directory, and never throws', () => {
-      assert.match(describeCompileCache(enableCompileCache('T-1.0.0', host({ home: dir }), { enableCompileCache: () => ({ status: 1 }) })), /no compile cache that concurrent processes can share/);
-      assert.match(describeCompileCache(enableCompileCache('T-1.0.0', host({ home: dir, env: { NODE_DISABLE_COMPILE_CACHE: '1' } }), api().api)), /NODE_DISABLE_COMPILE_CACHE/);
-      assert.match(describeCompileCache(enableCompileCache('T-1.0.0', host({ home: dir, env: { NODE_COMPILE_CACHE: '/x' } }), api().api)), /NODE_COMPILE_CACHE is set/);
+    it('stays off when switched off and when it cannot create the directory, and never throws', () => {
+      assert.match(describeCompileCache(cacheDirectory('T-1.0.0', host({ home: dir, env: { NODE_DISABLE_COMPILE_CACHE: '1' } }))), /NODE_DISABLE_COMPILE_CACHE/);
       writeFileSync(join(dir, 'file'), '');
-      assert.match(describeCompileCache(enableCompileCache('T-1.0.0', host({ home: join(dir, 'file') }), api().api)), /cannot be created \(ENOTDIR\)/);
-      const throwing = { ...api().api, enableCompileCache: () => { throw new Error('boom'); } };
-      assert.match(describeCompileCache(enableCompileCache('T-1.0.0', host({ home: dir }), throwing)), /unexpected error: boom/);
-      assert.match(describeCompileCache(enableCompileCache('T-1.0.0', host({ home: dir }), { ...api().api, enableCompileCache: () => ({ status: 0, message: 'Cannot create cache directory: EACCES' }) })), /EACCES/);
+      assert.match(describeCompileCache(cacheDirectory('T-1.0.0', host({ home: join(dir, 'file') }))), /cannot be created \(ENOTDIR\)/);
+      const throwing = host({ home: dir, env: new Proxy({}, { get: () => { throw new Error('boom'); } }) });
+      assert.match(describeCompileCache(cacheDirectory('T-1.0.0', throwing)), /unexpected error: boom/);
       assert.equal(describeCompileCache(undefined), 'Compile cache: not started (the task was not run from its start file).');
     });
   });
@@ -138,7 +120,7 @@ describe('compile cache (src/core/compile-cache.ts)', function () {
       task = mkdtempSync(join(tmpdir(), 'compile-cache-task-'));
       // A bundle with enough code for V8 to cache, printing what the start file decided.
       const body = Array.from({ length: 200 }, (_, i) => `function f${i}(x) { return x * ${i} + ${i}; }`).join('\n');
-      writeFileSync(join(task, 'main.bundle.js'), `${body}\nconst o = globalThis[Symbol.for(${JSON.stringify(OUTCOME_KEY)})];\nconsole.log(JSON.stringify({ sum: f7(6), status: o && o.status }));\n`);
+      writeFileSync(join(task, 'main.bundle.js'), `${body}\nconst o = globalThis[Symbol.for(${JSON.stringify(OUTCOME_KEY)})];\nconsole.log(JSON.stringify({ sum: f7(6), status: o && o.status, use: o && o.use }));\n`);
       await build(startOptions('main', join(task, 'main.js'), 'Probe-1.2.3'));
     });
     after(() => rmSync(task, { recursive: true, force: true }));
@@ -149,55 +131,64 @@ describe('compile cache (src/core/compile-cache.ts)', function () {
       const root = join(home, '.cache', CACHE_FOLDER, 'Probe-1.2.3');
       return existsSync(root) ? readdirSync(root, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name)) : [];
     };
-    const debug = { NODE_DEBUG_NATIVE: 'COMPILE_CACHE' };
+    const ran = (r: { status: number; stdout: string; stderr: string }): [number, unknown, string] => [r.status, r.stdout ? JSON.parse(r.stdout) : r.stdout, r.stderr];
+    const out = (status: string, use?: string): [number, unknown, string] => [0, { sum: 49, status, ...(use ? { use } : {}) }, ''];
 
-    it('Node 24: writes the cache on the first run and reads it on the next', async () => {
-      const first = await start(node24, dir);
-      assert.equal(first.status, 0, first.stderr);
-      assert.deepEqual(JSON.parse(first.stdout), { sum: 49, status: 'enabled' });
-      assert.equal(first.stderr, '');
-      assert.ok(cacheFiles(dir).length >= 1, 'a cache entry for main.bundle.js');
-      const second = await start(node24, dir, debug);
-      assert.equal(second.status, 0);
-      assert.match(second.stderr, /V8 code cache for CommonJS \S*main\.bundle\.js was accepted/);
-    });
+    for (const line of ['24', '20'] as const) {
+      const nodePath = (): string => (line === '24' ? node24 : agentNode20());
 
-    it('Node 24: a corrupted cache is recompiled and rewritten, silently', async () => {
+      it(`Node ${line}: writes the cache at the end of the first run and reads it on the next`, async () => {
+        assert.deepEqual(ran(await start(nodePath(), dir)), out('enabled', 'written at exit'));
+        assert.equal(cacheFiles(dir).length, 1, 'one cache file for main.bundle.js');
+        assert.match(cacheFiles(dir)[0]!, /main\.bundle\.js\.[0-9a-f]{16}\.node-\d+\.\d+\.\d+-\w+\.v8cache$/);
+        assert.deepEqual(ran(await start(nodePath(), dir)), out('enabled', 'read'));
+      });
+
+      it(`Node ${line}: a damaged cache is rejected, and rewritten at exit, silently`, async () => {
+        await start(nodePath(), dir);
+        for (const file of cacheFiles(dir)) writeFileSync(file, Buffer.alloc(readFileSync(file).length, 0x5a));
+        assert.deepEqual(ran(await start(nodePath(), dir)), out('enabled', 'rejected, rewritten at exit'));
+        assert.deepEqual(ran(await start(nodePath(), dir)), out('enabled', 'read'), 'the rewritten file is good again');
+      });
+    }
+
+    it('Node 24 and 20 keep their caches side by side', async () => {
       await start(node24, dir);
-      for (const file of cacheFiles(dir)) writeFileSync(file, Buffer.alloc(readFileSync(file).length, 0x5a));
-      const corrupted = await start(node24, dir);
-      assert.deepEqual([corrupted.status, corrupted.stdout.trim(), corrupted.stderr], [0, '{"sum":49,"status":"enabled"}', '']);
-      const after = await start(node24, dir, debug);
-      assert.match(after.stderr, /main\.bundle\.js was accepted/, 'the rewritten entry is good again');
+      await start(agentNode20(), dir);
+      assert.deepEqual(ran(await start(node24, dir)), out('enabled', 'read'));
+      assert.deepEqual(ran(await start(agentNode20(), dir)), out('enabled', 'read'));
     });
 
     it('Node 24: concurrent first runs sharing one cache all succeed and leave a usable cache', async () => {
       const results = await Promise.all(Array.from({ length: 6 }, () => start(node24, dir)));
-      for (const r of results) assert.deepEqual([r.status, r.stdout.trim(), r.stderr], [0, '{"sum":49,"status":"enabled"}', '']);
-      const after = await start(node24, dir, debug);
-      assert.match(after.stderr, /main\.bundle\.js was accepted/);
-      assert.deepEqual(readdirSync(join(dir, '.cache', CACHE_FOLDER, 'Probe-1.2.3'), { recursive: true }).filter((f) => /\.[A-Za-z0-9]{6}$/.test(String(f))), [], 'no temporary files left');
+      // Each either found no cache yet (and wrote one) or found a whole one another wrote: never half a file.
+      for (const r of results) assert.ok([out('enabled', 'written at exit'), out('enabled', 'read')].some((o) => JSON.stringify(o) === JSON.stringify(ran(r))), JSON.stringify(ran(r)));
+      assert.deepEqual(ran(await start(node24, dir)), out('enabled', 'read'));
+      assert.deepEqual(readdirSync(join(dir, '.cache', CACHE_FOLDER, 'Probe-1.2.3')).filter((f) => f.endsWith('.tmp')), [], 'no temporary files left');
     });
 
     it('Node 24: runs without the cache where it cannot write, or where others could', async () => {
       writeFileSync(join(dir, 'not-a-folder'), '');
-      const unwritable = await start(node24, dir, { XDG_CACHE_HOME: join(dir, 'not-a-folder', 'cache') });
-      assert.deepEqual([unwritable.status, unwritable.stdout.trim(), unwritable.stderr], [0, '{"sum":49,"status":"off"}', '']);
+      assert.deepEqual(ran(await start(node24, dir, { XDG_CACHE_HOME: join(dir, 'not-a-folder', 'cache') })), out('off'));
       const root = join(dir, '.cache', CACHE_FOLDER);
       mkdirSync(root, { recursive: true });
       chmodSync(join(dir, '.cache'), 0o777);
-      const shared = await start(node24, dir);
-      assert.deepEqual([shared.status, shared.stdout.trim(), shared.stderr], [0, '{"sum":49,"status":"off"}', '']);
+      assert.deepEqual(ran(await start(node24, dir)), out('off'));
       assert.deepEqual(cacheFiles(dir), [], 'nothing written where others could write');
     });
 
-    it('Node 20: runs as before, with no cache and nothing written', async function () {
-      // The machine's Node 20 ($AGENT_RUNNER_NODE20 in npm test's Node 24 suite).
-      const node20 = agentNode20();
-      if (node20 === process.execPath && Number(process.versions.node.split('.')[0]) >= 22) this.skip();
-      const result = await start(node20, dir);
-      assert.deepEqual([result.status, result.stdout.trim(), result.stderr], [0, '{"sum":49,"status":"off"}', '']);
-      assert.equal(existsSync(join(dir, '.cache')), false);
+    it('a new build of the bundle gets a cache file of its own', async () => {
+      await start(node24, dir);
+      const other = mkdtempSync(join(tmpdir(), 'compile-cache-task-'));
+      try {
+        writeFileSync(join(other, 'main.bundle.js'), readFileSync(join(task, 'main.bundle.js'), 'utf8').replace('x * 7', 'x * 7 ').replace('return x * 1 +', 'return x*1 + '));
+        await build(startOptions('main', join(other, 'main.js'), 'Probe-1.2.3'));
+        const changed = await run(node24, [join(other, 'main.js')], { PATH: process.env['PATH'] ?? '', HOME: dir });
+        assert.deepEqual(ran(changed), out('enabled', 'written at exit'), 'not the other build\'s cache');
+        assert.equal(cacheFiles(dir).length, 2);
+      } finally {
+        rmSync(other, { recursive: true, force: true });
+      }
     });
 
     it('drops the url.parse deprecation a bundle causes on Node 24 (src/core/node-warnings.ts), and no other warning', async () => {
