@@ -176,7 +176,7 @@ export function runBundle(key: string, bundle: string, build: string, host: Cach
 export const OUTCOME_KEY = 'managed-identity-azure-devops.compile-cache';
 const OUTCOME = Symbol.for(OUTCOME_KEY);
 
-/** What startCompileCache did in this process, for a debug line; undefined when the process did not start through it. */
+/** What runBundle did in this process, for a debug line; undefined when the process did not start through it. */
 export function compileCacheOutcome(): CompileCacheOutcome | undefined {
   return (globalThis as Record<symbol, unknown>)[OUTCOME] as CompileCacheOutcome | undefined;
 }

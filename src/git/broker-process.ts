@@ -1,10 +1,11 @@
 /**
  * The job's token broker as a process of its own (broker.ts holds the logic): started detached by the first
  * credential helper of the session that had to ask the identity endpoint (credential-helper.ts), which hands the
- * token it got over on the broker's stdin (never argv, never a file), and ended by the post-job step. It also ends on its own when the session file disappears (the post-job step,
- * or the agent emptying its temp directory), when it has been idle for as long as its first token was valid,
- * and on SIGTERM/SIGINT. The agent kills a job's leftover processes at job end anyway: every process a job
- * starts carries VSTS_PROCESS_LOOKUP_ID, and the worker's FinalizeJob kills those still running
+ * token it got over on the broker's stdin (never argv, never a file), and ended by the post-job step. It also ends
+ * on its own when the session file disappears (the post-job step, or the agent emptying its temp directory), when it
+ * has been idle for as long as its first token was valid, and on SIGTERM/SIGINT. The agent kills a job's leftover
+ * processes at job end anyway: every process a job starts carries VSTS_PROCESS_LOOKUP_ID, and the worker's
+ * FinalizeJob kills those still running
  * (microsoft/azure-pipelines-agent src/Agent.Worker/JobExtension.cs lines 557-561 and 671-710).
  */
 import { spawn } from 'node:child_process';
@@ -14,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getAzureDevOpsToken } from '../identity/managed-identity';
 import { TokenBroker, type HeldToken } from './broker';
-import { readSession, rewriteSession } from './session';
+import { readSession, removeBrokerFromSession } from './session';
 
 /** The broker bundle sits next to the running task bundle (tasks/<Name>V1/git-broker.js). */
 export function brokerScriptPath(): string {
@@ -139,7 +140,7 @@ export async function runBrokerProcess(sessionFile: string | undefined, io: Brok
     await broker.listen(session.broker);
   } catch (err) {
     // Out of the session, so the helpers stop asking for it and go to the identity endpoint at once.
-    if (existsSync(sessionFile)) rewriteSession(sessionFile, { ...session, broker: undefined });
+    removeBrokerFromSession(sessionFile, session);
     io.say(`error: cannot listen on ${session.broker}: ${err instanceof Error ? err.message : String(err)}`);
     io.exit(1);
     return;

@@ -4,8 +4,9 @@
  * with the job's token: from the job's token broker (broker.ts) while it runs, else fresh from the managed
  * identity. The first helper of a session that had to ask the identity endpoint starts the session's broker
  * with that token (once per session: session.ts claimBrokerStart), so the job's later git requests cost no
- * identity request and no Node start. Every token it hands out is first registered with the agent as a secret, with every form something
- * could print, on stderr, which git passes through to the step's output where the agent reads logging commands.
+ * identity request and no Node start. Every token it hands out is first registered with the agent as a secret,
+ * with every form something could print, on stderr, which git passes through to the step's output where the agent
+ * reads logging commands.
  * It never writes the token anywhere else but to git on stdout, and answers nothing once the session file is
  * gone. It must not import azure-pipelines-task-lib: it does not run under the agent.
  */
@@ -13,10 +14,9 @@ import { dirname } from 'node:path';
 import { getAzureDevOpsToken } from '../identity/managed-identity';
 import { neutralize, type Log } from '../core/log';
 import { isTokenHost } from '../devops/organizations';
-import { askBroker } from './broker';
+import { askBroker, type HeldToken } from './broker';
 import { credentialAnswer, HELPER_USERNAME, inScope, parseCredentialRequest, requestUrl, scopeNames } from './credential-protocol';
-import type { HeldToken } from './broker';
-import { claimBrokerStart, readSession, removeBrokerDirectory, rewriteSession } from './session';
+import { claimBrokerStart, readSession, removeBrokerDirectory, removeBrokerFromSession } from './session';
 
 export { HELPER_USERNAME, parseCredentialRequest };
 
@@ -109,7 +109,7 @@ export async function runCredentialHelper(args: readonly string[], io: HelperIo)
       io.warn(`${PREFIX} could not start the job's git token broker (${neutralize(err instanceof Error ? err.message : String(err))}); ` +
         'later git requests ask the identity endpoint each time instead.');
       removeBrokerDirectory(dirname(sessionFile), session.broker);
-      if (readSession(sessionFile)) rewriteSession(sessionFile, { ...session, broker: undefined });
+      removeBrokerFromSession(sessionFile, session);
     });
   }
   return code;

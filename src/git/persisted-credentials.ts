@@ -2,8 +2,8 @@
  * persistCredentials for a checked-out clone and its submodules: each .git/config gets our credential helpers
  * (commands and a session-file path, never a token) for its own organization's hosts, so later git commands
  * there keep working: from the session's token broker once the first of them has started it, else with fresh
- * tokens from the identity endpoint (job.ts openSession). Like the job-wide helpers (session.ts), they are set per host with
- * `useHttpPath` and check the organization without regard to case. The post-job step removes the entries,
+ * tokens from the identity endpoint (job.ts openSession). Like the job-wide helpers (session.ts), they are set per
+ * host with `useHttpPath` and check the organization without regard to case. The post-job step removes the entries,
  * ends the broker and removes the session file.
  */
 import { existsSync } from 'node:fs';

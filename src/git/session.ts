@@ -12,7 +12,7 @@
  * the session themselves, without regard to case (credential-protocol.ts `inScope`).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { IdentitySelector } from '../identity/managed-identity';
@@ -114,9 +114,12 @@ export function writeSession(tempDir: string, session: GitSession, file = newSes
   return file;
 }
 
-/** Replaces a session file's content (e.g. without a broker that did not start). */
-export function rewriteSession(file: string, session: GitSession): void {
-  writeFileSync(file, JSON.stringify(session), { mode: 0o600 });
+/**
+ * Takes the broker out of a session whose broker could not start or listen, so the helpers stop asking it and go to
+ * the identity endpoint at once. Nothing when the session file is gone (the job ended): it is not written again.
+ */
+export function removeBrokerFromSession(file: string, session: GitSession): void {
+  if (existsSync(file)) writeFileSync(file, JSON.stringify({ ...session, broker: undefined }), { mode: 0o600 });
 }
 
 /** Reads a session; undefined when it is gone (the job ended) or unreadable. */
